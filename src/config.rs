@@ -1,0 +1,279 @@
+//! Typed settings: built-in defaults < TOML file named by `ITSMS_CONFIG` < `ITSMS__SECTION__KEY`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub bootstrap: BootstrapSettings,
+    pub cors: CorsSettings,
+    pub limits: LimitSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// Folder for the SQLite file and the generated JWT secret.
+    pub data_dir: PathBuf,
+    /// `development` or `production`; production refuses weak secrets.
+    pub mode: Mode,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Empty: SQLite at `<data_dir>/itsms.db`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Empty: generated once and kept in `<data_dir>/jwt_secret`.
+    pub jwt_secret: String,
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    /// Failed logins allowed per account, and per client address, in one window.
+    pub login_max_failures_per_account: u32,
+    pub login_max_failures_per_address: u32,
+    pub login_window_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapSettings {
+    pub admin_email: String,
+    /// Empty: a password is generated and printed once to the log.
+    pub admin_password: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSettings {
+    /// Origins allowed to call the API from a browser; `*` allows any.
+    pub allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `itsms=debug,info`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Plain,
+    Json,
+}
+
+const DEFAULTS: &str = r#"
+[server]
+host = "127.0.0.1"
+port = 8080
+data_dir = "./data"
+mode = "development"
+workers = 0
+shutdown_timeout_secs = 30
+
+[database]
+url = ""
+max_connections = 10
+
+[auth]
+jwt_secret = ""
+issuer = "itsms"
+audience = "itsms-api"
+access_token_ttl_secs = 900
+refresh_token_ttl_secs = 2592000
+login_max_failures_per_account = 5
+login_max_failures_per_address = 20
+login_window_secs = 900
+
+[bootstrap]
+admin_email = "admin@example.com"
+admin_password = ""
+
+[cors]
+allowed_origins = []
+
+[limits]
+max_body_bytes = 65536
+
+[log]
+format = "plain"
+level = "info"
+"#;
+
+impl Settings {
+    /// Loads the settings from the defaults, the file named by `ITSMS_CONFIG` and the environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let file = std::env::var("ITSMS_CONFIG").ok().filter(|f| !f.is_empty());
+        Self::load_from(file.as_deref().map(Path::new), std::env::vars())
+    }
+
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(file) = file {
+            if !file.exists() {
+                bail!(
+                    "ITSMS_CONFIG names {}, which does not exist",
+                    file.display()
+                );
+            }
+            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
+        }
+        let env: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("ITSMS__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("ITSMS")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("cors.allowed_origins")
+                .source(Some(env)),
+        );
+        let settings: Settings = builder
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let secret = &self.auth.jwt_secret;
+        if !secret.is_empty() && secret.len() < 32 {
+            bail!("invalid configuration: auth.jwt_secret must be at least 32 bytes");
+        }
+        if self.auth.access_token_ttl_secs == 0 {
+            bail!("invalid configuration: auth.access_token_ttl_secs must be positive");
+        }
+        if self.auth.refresh_token_ttl_secs == 0 {
+            bail!("invalid configuration: auth.refresh_token_ttl_secs must be positive");
+        }
+        if self.limits.max_body_bytes < 1024 {
+            bail!("invalid configuration: limits.max_body_bytes must be at least 1024");
+        }
+        if self.database.max_connections == 0 {
+            bail!("invalid configuration: database.max_connections must be positive");
+        }
+        if !self.bootstrap.admin_email.contains('@') {
+            bail!("invalid configuration: bootstrap.admin_email must be an email address");
+        }
+        if self.mode_is_production() && self.auth.jwt_secret.is_empty() {
+            bail!("invalid configuration: auth.jwt_secret must be set in production mode");
+        }
+        if let Err(e) = self.log.level.parse::<tracing_subscriber::EnvFilter>() {
+            bail!("invalid configuration: log.level: {e}");
+        }
+        Ok(())
+    }
+
+    pub fn mode_is_production(&self) -> bool {
+        self.server.mode == Mode::Production
+    }
+
+    /// The database URL, SQLite under the data folder when none is configured.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.server.data_dir.join("itsms.db").display()
+            )
+        } else {
+            self.database.url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.server.port, 8080);
+        assert_eq!(s.limits.max_body_bytes, 65536);
+        assert!(s.database_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("ITSMS__SERVER__PORT", "9000"),
+                (
+                    "ITSMS__CORS__ALLOWED_ORIGINS",
+                    "https://a.example,https://b.example",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.port, 9000);
+        assert_eq!(s.cors.allowed_origins.len(), 2);
+    }
+
+    #[test]
+    fn bad_value_names_the_key() {
+        let err = Settings::load_from(None, env(&[("ITSMS__SERVER__PORT", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("port"), "{err}");
+    }
+
+    #[test]
+    fn short_secret_is_refused() {
+        let err = Settings::load_from(None, env(&[("ITSMS__AUTH__JWT_SECRET", "short")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("auth.jwt_secret"), "{err}");
+    }
+}

@@ -1,0 +1,31 @@
+use super::validation::FieldError;
+
+/// Why the domain refused a request. The HTTP layer maps each to a status and a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("you may not {0}")]
+    Forbidden(String),
+    #[error("action `{action}` is not allowed in state `{state}`")]
+    InvalidTransition {
+        action: String,
+        state: String,
+        allowed: Vec<String>,
+    },
+    /// A precondition of a workflow action is missing; names what is missing.
+    #[error("{message}")]
+    Precondition { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the resource was changed by someone else (version {current})")]
+    VersionMismatch { current: i64 },
+}
+
+impl DomainError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DomainError::Validation(vec![FieldError::new(field, message)])
+    }
+}

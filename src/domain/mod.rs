@@ -1,0 +1,13 @@
+//! The business rules of the SMS: types, invariants, workflows and access policy.
+//! Pure Rust: no HTTP, no SQL, unit-tested without I/O.
+
+pub mod access;
+pub mod clause;
+pub mod error;
+pub mod process;
+pub mod sms_role;
+pub mod user;
+pub mod validation;
+pub mod workflow;
+
+pub use error::DomainError;

@@ -1,0 +1,90 @@
+//! SMS roles (clause 5.3): the organizational roles that run the SMS, and who holds them.
+
+use super::DomainError;
+use super::validation::{Validator, dedup};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsRoleInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub responsibilities: Vec<String>,
+    pub authorities: Vec<String>,
+    pub required_competences: Vec<String>,
+    pub member_ids: Vec<String>,
+}
+
+pub const MAX_LIST_ITEMS: usize = 50;
+pub const MAX_MEMBERS: usize = 200;
+
+pub fn validate(input: SmsRoleInput) -> Result<SmsRoleInput, DomainError> {
+    let mut v = Validator::new();
+    let name = v.required_text("name", &input.name, 120);
+    let description = v.optional_text("description", input.description.as_deref(), 2000);
+    let responsibilities = v.text_list(
+        "responsibilities",
+        &input.responsibilities,
+        MAX_LIST_ITEMS,
+        500,
+    );
+    let authorities = v.text_list("authorities", &input.authorities, MAX_LIST_ITEMS, 500);
+    let required_competences = v.text_list(
+        "required_competences",
+        &input.required_competences,
+        MAX_LIST_ITEMS,
+        200,
+    );
+    if input.member_ids.len() > MAX_MEMBERS {
+        v.add(
+            "member_ids",
+            format!("must have at most {MAX_MEMBERS} items"),
+        );
+    }
+    v.finish()?;
+    Ok(SmsRoleInput {
+        name,
+        description,
+        responsibilities,
+        authorities,
+        required_competences: dedup(&required_competences),
+        member_ids: dedup(&input.member_ids),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_dedups() {
+        let r = validate(SmsRoleInput {
+            name: " Service owner ".into(),
+            description: None,
+            responsibilities: vec![" Owns the service ".into()],
+            authorities: vec![],
+            required_competences: vec!["ITIL".into(), "ITIL".into()],
+            member_ids: vec!["a".into(), "a".into()],
+        })
+        .unwrap();
+        assert_eq!(r.name, "Service owner");
+        assert_eq!(r.responsibilities, vec!["Owns the service"]);
+        assert_eq!(r.required_competences, vec!["ITIL"]);
+        assert_eq!(r.member_ids, vec!["a"]);
+    }
+
+    #[test]
+    fn empty_items_are_refused() {
+        let r = validate(SmsRoleInput {
+            name: "".into(),
+            description: None,
+            responsibilities: vec!["".into()],
+            authorities: vec![],
+            required_competences: vec![],
+            member_ids: vec![],
+        });
+        let Err(DomainError::Validation(errors)) = r else {
+            panic!()
+        };
+        assert_eq!(errors[0].field, "name");
+        assert_eq!(errors[1].field, "responsibilities[0]");
+    }
+}

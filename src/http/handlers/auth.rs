@@ -1,0 +1,96 @@
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse, get, post};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::http::AppState;
+use crate::http::extract::{Auth, JsonBody, client_addr};
+use crate::http::problem::ApiError;
+use crate::service::auth::{self, TokenPair};
+use crate::service::users::{self, User};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    #[schema(example = "admin@example.com", max_length = 254)]
+    pub email: String,
+    #[schema(max_length = 128)]
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    #[schema(max_length = 128)]
+    pub refresh_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyExchange {
+    #[schema(max_length = 128)]
+    pub api_key: String,
+}
+
+/// Log in with email and password.
+///
+/// Too many failures for an account or a client address answer 429 with `Retry-After`.
+#[utoipa::path(operation_id = "login", tag = "auth", security(()), request_body = LoginRequest, responses((status = 200, body = TokenPair)))]
+#[post("/auth/login")]
+pub async fn login(
+    state: Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let pair = auth::login(
+        &state.db,
+        &state.auth,
+        &b.email,
+        &b.password,
+        &client_addr(&req),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(pair))
+}
+
+/// Exchange a refresh token for a new token pair (the old refresh token is spent).
+#[utoipa::path(operation_id = "refresh_token", tag = "auth", security(()), request_body = RefreshRequest, responses((status = 200, body = TokenPair)))]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: Data<AppState>,
+    body: JsonBody<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let pair = auth::refresh(&state.db, &state.auth, &body.0.refresh_token).await?;
+    Ok(HttpResponse::Ok().json(pair))
+}
+
+/// Log out: revoke the session the refresh token belongs to.
+#[utoipa::path(operation_id = "logout", tag = "auth", request_body = RefreshRequest, responses((status = 204, description = "Logged out")))]
+#[post("/auth/logout")]
+pub async fn logout(
+    state: Data<AppState>,
+    caller: Auth,
+    body: JsonBody<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    auth::logout(&state.db, caller.0.user_id(), &body.0.refresh_token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Exchange a service account's API key for an access token.
+#[utoipa::path(operation_id = "exchange_api_key", tag = "auth", security(()), request_body = ApiKeyExchange, responses((status = 200, body = TokenPair)))]
+#[post("/auth/token")]
+pub async fn token(
+    state: Data<AppState>,
+    body: JsonBody<ApiKeyExchange>,
+) -> Result<HttpResponse, ApiError> {
+    let pair = auth::exchange_api_key(&state.db, &state.auth, &body.0.api_key).await?;
+    Ok(HttpResponse::Ok().json(pair))
+}
+
+/// The calling user.
+#[utoipa::path(operation_id = "get_me", tag = "auth", responses((status = 200, body = User)))]
+#[get("/auth/me")]
+pub async fn me(state: Data<AppState>, caller: Auth) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(users::me(&state.db, &caller.0).await?))
+}

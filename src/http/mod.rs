@@ -1,0 +1,91 @@
+//! The HTTP layer: handlers (extract → service → response), problem documents, middleware
+//! and the OpenAPI document.
+
+pub mod extract;
+pub mod handlers;
+pub mod middleware;
+pub mod openapi;
+pub mod pagination;
+pub mod patch;
+pub mod problem;
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse};
+use sea_orm::DatabaseConnection;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::service::auth::Auth;
+use handlers::*;
+use problem::{ApiError, Code};
+
+/// What every handler shares: the database pool and the token keys. Nothing else is kept
+/// in process memory, so replicas behind a load balancer need nothing from each other.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub auth: Arc<Auth>,
+}
+
+/// Every documented route.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::live)
+        .service(health::ready)
+        .service(health::metrics)
+        .service(
+            scope::scope("/api/v1")
+                .service(auth::login)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(auth::token)
+                .service(auth::me)
+                .service(users::list)
+                .service(users::create)
+                .service(users::get)
+                .service(users::update)
+                .service(users::set_password)
+                .service(users::list_api_keys)
+                .service(users::create_api_key)
+                .service(users::revoke_api_key)
+                .service(clauses::list)
+                .service(clauses::get)
+                .service(sms_roles::list)
+                .service(sms_roles::create)
+                .service(sms_roles::get)
+                .service(sms_roles::update)
+                .service(sms_roles::remove)
+                .service(processes::list)
+                .service(processes::create)
+                .service(processes::get)
+                .service(processes::update)
+                .service(processes::remove)
+                .service(processes::set_raci)
+                .service(processes::transition)
+                .service(audit_trail::list)
+                .service(audit_trail::verify),
+        );
+}
+
+/// Unknown routes: 405 with `Allow` when the path exists under another method, else 404.
+/// The problem middleware turns both into problem documents.
+pub async fn fallback(
+    req: HttpRequest,
+    table: Data<openapi::RouteTable>,
+) -> Result<HttpResponse, ApiError> {
+    let allowed = table.methods_for(req.path());
+    if allowed.is_empty() {
+        return Err(ApiError::new(
+            Code::NotFound,
+            format!("no resource at {}", req.path()),
+        ));
+    }
+    let allow = (header::ALLOW, allowed.join(", "));
+    if req.method() == actix_web::http::Method::OPTIONS {
+        return Ok(HttpResponse::NoContent().insert_header(allow).finish());
+    }
+    Ok(HttpResponse::MethodNotAllowed()
+        .insert_header(allow)
+        .finish())
+}

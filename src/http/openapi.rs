@@ -1,0 +1,224 @@
+//! The OpenAPI 3.1 document: collected from the handlers' annotations, then completed with
+//! what is the same for every operation (security, error responses, concurrency headers).
+
+use serde_json::{Map, Value, json};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+
+use super::problem::{Problem, ProblemField};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ITSMS API",
+        description = "System of record for an ISO/IEC 20000-1:2018 service management system: processes, \
+SMS roles, the clause catalog, users and the audit trail.\n\n\
+Conventions: errors are RFC 9457 `application/problem+json` with a stable `code`; lists take `limit` \
+(1-200), `cursor` (opaque, from `next_cursor`) and `include_total`; every resource has a `version`, \
+returned as a strong `ETag`, and `If-Match` on PATCH, PUT, DELETE and transitions answers 412 when stale; \
+PATCH takes a JSON merge patch (RFC 7396); POST honours `Idempotency-Key` for 24 hours; workflow \
+resources carry `allowed_actions` for the calling user.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+        contact(name = "ITSMS maintainers", url = "https://github.com/itsms/itsms")
+    ),
+    servers((url = "/", description = "This server")),
+    tags(
+        (name = "auth", description = "Log in, refresh and revoke tokens, exchange API keys"),
+        (name = "users", description = "Users, access roles and service-account API keys (admin)"),
+        (name = "clauses", description = "The ISO/IEC 20000-1:2018 clause catalog"),
+        (name = "sms roles", description = "Organizational roles of the SMS (clause 5.3)"),
+        (name = "processes", description = "Service management processes (clauses 4.4, 8), RACI and approval"),
+        (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
+        (name = "operations", description = "Health and metrics"),
+    ),
+    components(schemas(Problem, ProblemField))
+)]
+struct ApiDoc;
+
+/// The complete document, as served at `/api-docs/openapi.json`.
+pub fn document() -> Value {
+    let (_, api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(super::routes)
+        .split_for_parts();
+    let mut doc = serde_json::to_value(api).expect("the OpenAPI document serializes");
+    complete(&mut doc);
+    doc
+}
+
+/// Operations that need no access token.
+fn is_public(path: &str) -> bool {
+    path.starts_with("/health")
+        || path == "/metrics"
+        || [
+            "/api/v1/auth/login",
+            "/api/v1/auth/refresh",
+            "/api/v1/auth/token",
+        ]
+        .contains(&path)
+}
+
+fn problem_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+    })
+}
+
+fn shared_responses() -> Value {
+    let mut unauthorized = problem_response("Missing, invalid or expired access token");
+    unauthorized["headers"] = json!({ "WWW-Authenticate": { "description": "`Bearer`, with the error", "schema": { "type": "string", "maxLength": 200 } } });
+    let mut too_many = problem_response("Too many attempts");
+    too_many["headers"] = json!({ "Retry-After": { "description": "Seconds to wait", "schema": { "type": "integer", "minimum": 1 } } });
+    let mut not_allowed = problem_response("Method not supported for this path");
+    not_allowed["headers"] = json!({ "Allow": { "description": "The supported methods", "schema": { "type": "string", "maxLength": 100 } } });
+    json!({
+        "BadRequest": problem_response("Malformed request: broken JSON, bad query parameter or header"),
+        "Unauthorized": unauthorized,
+        "Forbidden": problem_response("The caller's roles do not allow this"),
+        "NotFound": problem_response("No such resource"),
+        "Conflict": problem_response("Conflicts with the current state: duplicate, in use, or an action not allowed now (`invalid_transition`, with `allowed_actions`)"),
+        "PreconditionFailed": problem_response("`If-Match` does not match the current version"),
+        "PayloadTooLarge": problem_response("The body is larger than the configured limit"),
+        "UnsupportedMediaType": problem_response("The body is not JSON"),
+        "UnprocessableEntity": problem_response("Invalid fields (`validation_failed`, with `errors`), a missing workflow precondition (`precondition_missing`) or a reused idempotency key"),
+        "TooManyRequests": too_many,
+        "MethodNotAllowed": not_allowed,
+        "InternalError": problem_response("The server could not complete the request; details are in its log"),
+    })
+}
+
+fn add_response(op: &mut Map<String, Value>, status: &str, name: &str) {
+    let responses = op
+        .entry("responses")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("responses object");
+    responses
+        .entry(status)
+        .or_insert_with(|| json!({ "$ref": format!("#/components/responses/{name}") }));
+}
+
+fn add_header_param(op: &mut Map<String, Value>, name: &str, description: &str) {
+    let params = op
+        .entry("parameters")
+        .or_insert_with(|| json!([]))
+        .as_array_mut()
+        .expect("parameters array");
+    params.push(json!({
+        "name": name, "in": "header", "required": false, "description": description,
+        "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$" }
+    }));
+}
+
+fn complete(doc: &mut Value) {
+    doc["components"]["responses"] = shared_responses();
+    doc["components"]["securitySchemes"] = json!({
+        "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "Access token from `/api/v1/auth/login` or `/api/v1/auth/token`" }
+    });
+    doc["security"] = json!([{ "bearer": [] }]);
+    let paths = doc["paths"].as_object_mut().expect("paths object");
+    for (path, item) in paths.iter_mut() {
+        let has_id = path.contains('{');
+        for (method, op) in item.as_object_mut().expect("path item").iter_mut() {
+            let op = op.as_object_mut().expect("operation");
+            let public = is_public(path);
+            let has_body = op.contains_key("requestBody");
+            let has_query = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+            if public {
+                op.insert("security".into(), json!([]));
+            } else {
+                add_response(op, "401", "Unauthorized");
+                add_response(op, "403", "Forbidden");
+            }
+            if has_id {
+                add_response(op, "404", "NotFound");
+            }
+            if has_body {
+                add_response(op, "400", "BadRequest");
+                add_response(op, "413", "PayloadTooLarge");
+                add_response(op, "415", "UnsupportedMediaType");
+                add_response(op, "422", "UnprocessableEntity");
+            }
+            if has_query {
+                add_response(op, "400", "BadRequest");
+                add_response(op, "422", "UnprocessableEntity");
+            }
+            let versioned = has_id
+                && (method == "patch"
+                    || method == "put"
+                    || method == "delete"
+                    || path.ends_with("/transitions"));
+            if versioned && !path.contains("api-keys") {
+                add_header_param(
+                    op,
+                    "If-Match",
+                    "The `ETag` last read; the change is refused with 412 if the resource changed since",
+                );
+                add_response(op, "412", "PreconditionFailed");
+            }
+            if method == "post" && !public {
+                add_header_param(
+                    op,
+                    "Idempotency-Key",
+                    "Makes a retry safe: the first response to this key is returned again for 24 hours",
+                );
+                add_response(op, "409", "Conflict");
+                add_response(op, "422", "UnprocessableEntity");
+            }
+            if method == "post" || method == "patch" || method == "delete" || method == "put" {
+                add_response(op, "409", "Conflict");
+            }
+            if path == "/api/v1/auth/login" {
+                add_response(op, "429", "TooManyRequests");
+            }
+            add_response(op, "500", "InternalError");
+        }
+    }
+}
+
+/// The documented paths and their methods, for answering 405 with `Allow`.
+pub struct RouteTable {
+    routes: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl RouteTable {
+    pub fn from_document(doc: &Value) -> Self {
+        let routes = doc["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .iter()
+                    .map(|(path, item)| {
+                        let segments = path.split('/').map(str::to_string).collect();
+                        let methods = item
+                            .as_object()
+                            .map(|m| m.keys().map(|k| k.to_uppercase()).collect())
+                            .unwrap_or_default();
+                        (segments, methods)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        RouteTable { routes }
+    }
+
+    pub fn methods_for(&self, path: &str) -> Vec<String> {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.routes
+            .iter()
+            .find(|(segments, _)| {
+                segments.len() == parts.len()
+                    && segments
+                        .iter()
+                        .zip(&parts)
+                        .all(|(s, p)| s == p || (s.starts_with('{') && !p.is_empty()))
+            })
+            .map(|(_, methods)| methods.clone())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,338 @@
+//! RFC 9457 problem details: one table of error codes, and the mapping of every error —
+//! domain, database, authentication, framework — to `application/problem+json`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::DomainError;
+use crate::domain::validation::FieldError;
+use crate::error::Error;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The stable machine-readable codes, with their status and title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    BadRequest,
+    MalformedJson,
+    ValidationFailed,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    NotAcceptable,
+    Conflict,
+    InvalidTransition,
+    IdempotencyInProgress,
+    PreconditionFailed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    PreconditionMissing,
+    IdempotencyKeyReused,
+    RateLimited,
+    InternalError,
+    Unavailable,
+}
+
+impl Code {
+    pub fn describe(self) -> (&'static str, StatusCode, &'static str) {
+        use Code::*;
+        match self {
+            BadRequest => ("bad_request", StatusCode::BAD_REQUEST, "Bad request"),
+            MalformedJson => ("malformed_json", StatusCode::BAD_REQUEST, "Malformed JSON"),
+            ValidationFailed => (
+                "validation_failed",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Validation failed",
+            ),
+            Unauthorized => (
+                "unauthorized",
+                StatusCode::UNAUTHORIZED,
+                "Authentication required",
+            ),
+            Forbidden => ("forbidden", StatusCode::FORBIDDEN, "Forbidden"),
+            NotFound => ("not_found", StatusCode::NOT_FOUND, "Not found"),
+            MethodNotAllowed => (
+                "method_not_allowed",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method not allowed",
+            ),
+            NotAcceptable => (
+                "not_acceptable",
+                StatusCode::NOT_ACCEPTABLE,
+                "Not acceptable",
+            ),
+            Conflict => ("conflict", StatusCode::CONFLICT, "Conflict"),
+            InvalidTransition => (
+                "invalid_transition",
+                StatusCode::CONFLICT,
+                "Action not allowed now",
+            ),
+            IdempotencyInProgress => (
+                "idempotency_in_progress",
+                StatusCode::CONFLICT,
+                "Request with this key in progress",
+            ),
+            PreconditionFailed => (
+                "precondition_failed",
+                StatusCode::PRECONDITION_FAILED,
+                "Resource changed",
+            ),
+            PayloadTooLarge => (
+                "payload_too_large",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload too large",
+            ),
+            UnsupportedMediaType => (
+                "unsupported_media_type",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported media type",
+            ),
+            PreconditionMissing => (
+                "precondition_missing",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Workflow precondition missing",
+            ),
+            IdempotencyKeyReused => (
+                "idempotency_key_reused",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Idempotency key reused",
+            ),
+            RateLimited => (
+                "rate_limited",
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+            ),
+            InternalError => (
+                "internal_error",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error",
+            ),
+            Unavailable => (
+                "unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service unavailable",
+            ),
+        }
+    }
+
+    /// The code a bare status stands for, for errors raised outside our handlers.
+    pub fn for_status(status: StatusCode) -> Code {
+        use Code::*;
+        match status.as_u16() {
+            401 => Unauthorized,
+            403 => Forbidden,
+            404 => NotFound,
+            405 => MethodNotAllowed,
+            406 => NotAcceptable,
+            409 => Conflict,
+            412 => PreconditionFailed,
+            413 => PayloadTooLarge,
+            415 => UnsupportedMediaType,
+            422 => ValidationFailed,
+            429 => RateLimited,
+            503 => Unavailable,
+            s if s >= 500 => InternalError,
+            _ => BadRequest,
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[schema(example = "urn:itsms:problem:validation_failed")]
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    #[schema(example = "Validation failed")]
+    pub title: String,
+    #[schema(example = 422)]
+    pub status: u16,
+    pub detail: String,
+    /// The request path.
+    pub instance: String,
+    /// Stable machine-readable code.
+    #[schema(example = "validation_failed")]
+    pub code: String,
+    /// Field-level problems, for validation errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+    /// For `invalid_transition`: the actions the caller may take now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_actions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProblemField {
+    #[schema(example = "name")]
+    pub field: String,
+    #[schema(example = "must not be empty")]
+    pub message: String,
+}
+
+impl From<FieldError> for ProblemField {
+    fn from(e: FieldError) -> Self {
+        ProblemField {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
+/// An error on its way to becoming a problem response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: Code,
+    pub detail: String,
+    pub errors: Vec<ProblemField>,
+    pub allowed_actions: Option<Vec<String>>,
+    pub retry_after_secs: Option<u64>,
+    /// For 401 responses: the `WWW-Authenticate` error, when a token was given.
+    pub bearer_error: Option<&'static str>,
+}
+
+impl ApiError {
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            detail: detail.into(),
+            errors: vec![],
+            allowed_actions: None,
+            retry_after_secs: None,
+            bearer_error: None,
+        }
+    }
+
+    pub fn field(code: Code, field: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let mut e = ApiError::new(
+            code,
+            format!("{}: {message}", "the request has an invalid field"),
+        );
+        e.errors.push(ProblemField {
+            field: field.into(),
+            message,
+        });
+        e
+    }
+
+    pub fn unauthorized(detail: &str, bearer_error: Option<&'static str>) -> Self {
+        ApiError {
+            bearer_error,
+            ..ApiError::new(Code::Unauthorized, detail)
+        }
+    }
+
+    pub fn problem(&self, instance: &str) -> Problem {
+        let (code, status, title) = self.code.describe();
+        Problem {
+            problem_type: format!("urn:itsms:problem:{code}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: self.detail.clone(),
+            instance: instance.into(),
+            code: code.into(),
+            errors: self.errors.clone(),
+            allowed_actions: self.allowed_actions.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.describe().0, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.describe().1
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        // The path is filled in by the problem middleware, which sees the request.
+        problem_response(self, "")
+    }
+}
+
+pub fn problem_response(error: &ApiError, instance: &str) -> HttpResponse {
+    let problem = error.problem(instance);
+    let mut response = HttpResponse::build(error.status_code());
+    response.content_type(PROBLEM_JSON);
+    if let Some(secs) = error.retry_after_secs {
+        response.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
+    if error.code == Code::Unauthorized {
+        let value = match error.bearer_error {
+            Some(e) => format!("Bearer realm=\"itsms\", error=\"{e}\""),
+            None => "Bearer realm=\"itsms\"".to_string(),
+        };
+        response.insert_header((
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_str(&value).expect("ASCII header"),
+        ));
+    }
+    response.json(problem)
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let detail = e.to_string();
+        match e {
+            DomainError::Validation(errors) => ApiError {
+                errors: errors.into_iter().map(Into::into).collect(),
+                ..ApiError::new(Code::ValidationFailed, detail)
+            },
+            DomainError::NotFound(_) => ApiError::new(Code::NotFound, detail),
+            DomainError::Forbidden(_) => ApiError::new(Code::Forbidden, detail),
+            DomainError::InvalidTransition { allowed, .. } => ApiError {
+                allowed_actions: Some(allowed),
+                ..ApiError::new(Code::InvalidTransition, detail)
+            },
+            DomainError::Precondition { field, message } => {
+                ApiError::field(Code::PreconditionMissing, field, message)
+            }
+            DomainError::Conflict(_) => ApiError::new(Code::Conflict, detail),
+            DomainError::VersionMismatch { .. } => ApiError::new(Code::PreconditionFailed, detail),
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Domain(d) => d.into(),
+            Error::Unauthenticated(reason) => {
+                tracing::info!(reason, "authentication refused");
+                ApiError::unauthorized("the credentials are not valid", Some("invalid_token"))
+            }
+            Error::RateLimited { retry_after_secs } => ApiError {
+                retry_after_secs: Some(retry_after_secs),
+                ..ApiError::new(
+                    Code::RateLimited,
+                    format!("too many attempts; retry after {retry_after_secs} seconds"),
+                )
+            },
+            Error::Db(e) => internal(&e),
+            Error::Internal(e) => internal(&e),
+        }
+    }
+}
+
+fn internal(e: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "request failed");
+    ApiError::new(
+        Code::InternalError,
+        "the server could not complete the request",
+    )
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Error::Db(e).into()
+    }
+}

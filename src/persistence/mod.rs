@@ -1,0 +1,86 @@
+//! Database access: connection, migrations, seed data and the sea-orm entities.
+
+pub mod entities;
+pub mod page;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, EntityTrait, Set, SqlErr};
+
+use crate::domain::clause;
+
+pub use sea_orm::DatabaseConnection as Db;
+
+/// Connects to SQLite or PostgreSQL. SQLite gets WAL, foreign keys and a busy timeout,
+/// which sqlx does not set by default.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or_default();
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
+        }
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(max_connections)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .create_if_missing(true)
+        });
+    Database::connect(options).await
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Loads the clause catalog; existing clauses are left as they are.
+pub async fn seed_clauses(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use entities::clause::{ActiveModel, Column, Entity};
+    let rows = clause::catalog()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ActiveModel {
+            clause: Set(c.clause.clone()),
+            title: Set(c.title.clone()),
+            parent: Set(c.parent.clone()),
+            is_process: Set(c.is_process),
+            position: Set(i as i32),
+        });
+    Entity::insert_many(rows)
+        .on_conflict_do_nothing_on([Column::Clause])
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+pub fn is_foreign_key_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(SqlErr::ForeignKeyConstraintViolation(_))
+    )
+}
+
+/// Lists are stored as JSON text so both backends hold them the same way.
+pub fn to_json_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serializes")
+}
+
+pub fn from_json_text<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
+    serde_json::from_str(text).unwrap_or_default()
+}

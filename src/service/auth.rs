@@ -1,0 +1,404 @@
+//! Authentication: passwords (argon2id), access tokens (JWT), rotating refresh tokens,
+//! API keys for service accounts, and login throttling kept in the database (so it holds
+//! across replicas).
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Duration;
+use jsonwebtoken::{Algorithm as JwtAlgorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use super::{begin_write, new_id, now};
+use crate::domain::access::{AccessRole, Principal};
+use crate::domain::user::UserKind;
+use crate::error::{Error, Result};
+use crate::persistence::entities::{api_key, login_failure, refresh_token, user};
+use crate::persistence::from_json_text;
+
+/// Signing and checking of access tokens, plus the auth settings the use cases need.
+pub struct Auth {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    pub max_failures_per_account: u32,
+    pub max_failures_per_address: u32,
+    pub login_window_secs: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub roles: Vec<AccessRole>,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+impl Auth {
+    pub fn new(secret: &[u8], settings: &crate::config::AuthSettings) -> Arc<Self> {
+        let mut validation = Validation::new(JwtAlgorithm::HS256);
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Arc::new(Auth {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            access_ttl_secs: settings.access_token_ttl_secs,
+            refresh_ttl_secs: settings.refresh_token_ttl_secs,
+            max_failures_per_account: settings.login_max_failures_per_account,
+            max_failures_per_address: settings.login_max_failures_per_address,
+            login_window_secs: settings.login_window_secs,
+        })
+    }
+
+    pub fn issue_access_token(&self, user_id: &str, roles: &[AccessRole]) -> Result<String> {
+        let iat = now().timestamp();
+        let claims = Claims {
+            sub: user_id.to_string(),
+            roles: roles.to_vec(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat,
+            exp: iat + self.access_ttl_secs as i64,
+            jti: new_id(),
+        };
+        jsonwebtoken::encode(&Header::new(JwtAlgorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| Error::Internal(format!("signing a token: {e}")))
+    }
+
+    /// The caller a bearer token stands for; the algorithm is pinned, `iss`, `aud`, `exp` checked.
+    pub fn verify_access_token(&self, token: &str) -> Result<Principal> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| Error::Unauthenticated("invalid or expired access token"))?;
+        Ok(Principal {
+            user_id: data.claims.sub,
+            roles: data.claims.roles,
+        })
+    }
+}
+
+/// A new random secret: 32 bytes, URL-safe base64.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+fn argon2() -> Argon2<'static> {
+    // OWASP: argon2id, 19 MiB, 2 iterations, 1 lane.
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19_456, 2, 1, None).expect("valid argon2 parameters"),
+    )
+}
+
+/// Hashes a password off the async workers.
+pub async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::Internal(format!("hashing a password: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?
+}
+
+/// Checks a password off the async workers. With no stored hash it checks against a dummy,
+/// so an unknown account takes as long as a wrong password.
+async fn verify_password(password: String, stored: Option<String>) -> Result<bool> {
+    tokio::task::spawn_blocking(move || {
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let dummy = DUMMY.get_or_init(|| {
+            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+            argon2()
+                .hash_password(b"not a password", &salt)
+                .expect("hashing works")
+                .to_string()
+        });
+        let known = stored.is_some();
+        let hash_text = stored.unwrap_or_else(|| dummy.clone());
+        let Ok(hash) = PasswordHash::new(&hash_text) else {
+            return false;
+        };
+        argon2().verify_password(password.as_bytes(), &hash).is_ok() && known
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Opaque; exchange it at `/auth/refresh`. Each one works once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+fn roles_of(u: &user::Model) -> Vec<AccessRole> {
+    from_json_text::<Vec<String>>(&u.roles)
+        .iter()
+        .filter_map(|r| AccessRole::parse(r))
+        .collect()
+}
+
+async fn issue_pair<C: sea_orm::ConnectionTrait>(
+    auth: &Auth,
+    conn: &C,
+    u: &user::Model,
+    family_id: String,
+) -> Result<TokenPair> {
+    let refresh = format!("rt_{}", random_secret());
+    let created = now();
+    refresh_token::ActiveModel {
+        id: Set(new_id()),
+        user_id: Set(u.id.clone()),
+        family_id: Set(family_id),
+        token_hash: Set(sha256_hex(&refresh)),
+        expires_at: Set(created + Duration::seconds(auth.refresh_ttl_secs as i64)),
+        used_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(created),
+    }
+    .insert(conn)
+    .await?;
+    Ok(TokenPair {
+        access_token: auth.issue_access_token(&u.id, &roles_of(u))?,
+        token_type: "Bearer".into(),
+        expires_in: auth.access_ttl_secs,
+        refresh_token: Some(refresh),
+    })
+}
+
+/// Refuses when too many failures were recorded for `key` in the current window.
+async fn check_throttle(db: &DatabaseConnection, auth: &Auth, key: &str, max: u32) -> Result<()> {
+    let Some(row) = login_failure::Entity::find_by_id(key.to_string())
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let window_end = row.window_start + Duration::seconds(auth.login_window_secs as i64);
+    let now = now();
+    if row.failures as u32 >= max && window_end > now {
+        let retry_after_secs = std::cmp::max((window_end - now).num_seconds(), 1) as u64;
+        return Err(Error::RateLimited { retry_after_secs });
+    }
+    Ok(())
+}
+
+async fn record_failure(db: &DatabaseConnection, auth: &Auth, key: &str) -> Result<()> {
+    let now = now();
+    let window_start = now - Duration::seconds(auth.login_window_secs as i64);
+    let row = login_failure::Entity::find_by_id(key.to_string())
+        .one(db)
+        .await?;
+    match row {
+        Some(r) if r.window_start > window_start => {
+            login_failure::Entity::update_many()
+                .col_expr(
+                    login_failure::Column::Failures,
+                    Expr::col(login_failure::Column::Failures).add(1),
+                )
+                .filter(login_failure::Column::Key.eq(key))
+                .exec(db)
+                .await?;
+        }
+        _ => {
+            login_failure::Entity::insert(login_failure::ActiveModel {
+                key: Set(key.to_string()),
+                window_start: Set(now),
+                failures: Set(1),
+            })
+            .on_conflict(
+                OnConflict::column(login_failure::Column::Key)
+                    .update_columns([
+                        login_failure::Column::WindowStart,
+                        login_failure::Column::Failures,
+                    ])
+                    .to_owned(),
+            )
+            .exec(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+use sea_orm::sea_query::ExprTrait as _;
+
+/// Password login. Unknown account, wrong password, inactive account and service account
+/// all get the same answer.
+pub async fn login(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    email: &str,
+    password: &str,
+    client_addr: &str,
+) -> Result<TokenPair> {
+    let email = email.trim().to_lowercase();
+    let account_key = format!("account:{email}");
+    let address_key = format!("address:{client_addr}");
+    check_throttle(db, auth, &account_key, auth.max_failures_per_account).await?;
+    check_throttle(db, auth, &address_key, auth.max_failures_per_address).await?;
+    let found = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?;
+    let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
+    let password_ok = verify_password(password.to_string(), stored_hash).await?;
+    let user = match found {
+        Some(u) if password_ok && u.active && u.kind == UserKind::Person.as_str() => u,
+        _ => {
+            record_failure(db, auth, &account_key).await?;
+            record_failure(db, auth, &address_key).await?;
+            return Err(Error::Unauthenticated("login failed"));
+        }
+    };
+    login_failure::Entity::delete_by_id(account_key)
+        .exec(db)
+        .await?;
+    issue_pair(auth, db, &user, new_id()).await
+}
+
+/// Exchanges a refresh token for a new pair. A token works once: presenting a spent one
+/// revokes its whole family (someone else may hold a copy).
+pub async fn refresh(db: &DatabaseConnection, auth: &Auth, token: &str) -> Result<TokenPair> {
+    let tx = begin_write(db).await?;
+    let found = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(sha256_hex(token)))
+        .one(&tx)
+        .await?;
+    let Some(row) = found else {
+        return Err(Error::Unauthenticated("unknown refresh token"));
+    };
+    if row.used_at.is_some() || row.revoked_at.is_some() {
+        revoke_family(&tx, &row.family_id).await?;
+        tx.commit().await?;
+        return Err(Error::Unauthenticated(
+            "refresh token reused; its family is revoked",
+        ));
+    }
+    if row.expires_at <= now() {
+        return Err(Error::Unauthenticated("refresh token expired"));
+    }
+    let owner = user::Entity::find_by_id(row.user_id.clone())
+        .one(&tx)
+        .await?;
+    let Some(owner) = owner.filter(|u| u.active) else {
+        return Err(Error::Unauthenticated("account inactive"));
+    };
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now()))
+        .filter(refresh_token::Column::Id.eq(row.id.clone()))
+        .exec(&tx)
+        .await?;
+    let pair = issue_pair(auth, &tx, &owner, row.family_id).await?;
+    tx.commit().await?;
+    Ok(pair)
+}
+
+async fn revoke_family<C: sea_orm::ConnectionTrait>(conn: &C, family_id: &str) -> Result<()> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now()))
+        .filter(refresh_token::Column::FamilyId.eq(family_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Revokes the session (token family) of one of the caller's refresh tokens. Unknown tokens
+/// are ignored, so the answer does not tell whether a token exists.
+pub async fn logout(db: &DatabaseConnection, user_id: &str, token: &str) -> Result<()> {
+    let found = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(sha256_hex(token)))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .one(db)
+        .await?;
+    if let Some(row) = found {
+        revoke_family(db, &row.family_id).await?;
+    }
+    Ok(())
+}
+
+/// Revokes every refresh token of a user (deactivation, password reset).
+pub async fn revoke_all_sessions<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    user_id: &str,
+) -> Result<()> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now()))
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Exchanges a service account's API key for an access token (no refresh token: the key is the long-lived secret).
+pub async fn exchange_api_key(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    key: &str,
+) -> Result<TokenPair> {
+    let found = api_key::Entity::find()
+        .filter(api_key::Column::KeyHash.eq(sha256_hex(key)))
+        .one(db)
+        .await?;
+    let now = now();
+    let Some(row) =
+        found.filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|e| e > now))
+    else {
+        return Err(Error::Unauthenticated(
+            "unknown, revoked or expired API key",
+        ));
+    };
+    let owner = user::Entity::find_by_id(row.user_id.clone())
+        .one(db)
+        .await?;
+    let Some(owner) = owner.filter(|u| u.active && u.kind == UserKind::Service.as_str()) else {
+        return Err(Error::Unauthenticated("API key owner inactive"));
+    };
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
+        .filter(api_key::Column::Id.eq(row.id))
+        .exec(db)
+        .await?;
+    Ok(TokenPair {
+        access_token: auth.issue_access_token(&owner.id, &roles_of(&owner))?,
+        token_type: "Bearer".into(),
+        expires_in: auth.access_ttl_secs,
+        refresh_token: None,
+    })
+}

@@ -1,0 +1,69 @@
+//! Use cases: load → domain decision → persist and append to the audit trail, in one transaction.
+
+pub mod audit_trail;
+pub mod auth;
+pub mod bootstrap;
+pub mod clauses;
+pub mod idempotency;
+pub mod processes;
+pub mod sms_roles;
+pub mod users;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
+
+use crate::domain::DomainError;
+use crate::domain::access::Principal;
+use crate::error::Result;
+
+/// The authenticated caller of a use case, and the request it came with (for the audit trail).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub request_id: Option<String>,
+}
+
+impl Caller {
+    pub fn user_id(&self) -> &str {
+        &self.principal.user_id
+    }
+
+    /// Refuses the caller unless `allowed`; `what` completes "you may not …".
+    pub fn ensure(&self, allowed: bool, what: &str) -> Result<(), DomainError> {
+        if allowed {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden(what.to_string()))
+        }
+    }
+}
+
+/// Starts a write transaction. SQLite takes the write lock at once (IMMEDIATE), so two
+/// writers wait for each other instead of failing when one upgrades from reading.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    Ok(db.begin_with_options(options).await?)
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Now, to the microsecond: what both databases store exactly.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Fails with `VersionMismatch` when the client's `If-Match` version is stale.
+pub fn check_version(expected: Option<i64>, current: i64) -> Result<(), DomainError> {
+    match expected {
+        Some(v) if v != current => Err(DomainError::VersionMismatch { current }),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,143 @@
+//! Assembles the application: the one place where configuration, database, keys and routes meet.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::web::{self, Data, PayloadConfig, QueryConfig};
+use actix_web::{App, HttpServer};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::http::middleware::{self, Metrics};
+use crate::http::openapi::{self, RouteTable};
+use crate::http::problem::{ApiError, Code};
+use crate::http::{AppState, fallback, routes};
+use crate::service::auth::Auth;
+use crate::service::bootstrap;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Prepares the database (migrations, catalog, first admin) and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = bootstrap::database(&settings).await?;
+        if let Some(password) = bootstrap::first_admin(&db, &settings).await? {
+            tracing::warn!(
+                email = %settings.bootstrap.admin_email,
+                password = %password,
+                "created the first admin with a generated password; it is shown only this once"
+            );
+        }
+        let secret = bootstrap::jwt_secret(&settings)?;
+        let state = Data::new(AppState {
+            db,
+            auth: Auth::new(&secret, &settings.auth),
+        });
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen on {}:{} (server.host, server.port): {e}",
+                    settings.server.host,
+                    settings.server.port
+                )
+            })?;
+        let port = listener.local_addr()?.port();
+        let server = serve(settings, state, listener)?;
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until SIGTERM/SIGINT; in-flight requests finish first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let origins: Vec<&String> = origins.iter().filter(|o| !o.trim().is_empty()).collect();
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            "authorization",
+            "content-type",
+            "if-match",
+            "idempotency-key",
+            "x-request-id",
+        ])
+        .expose_headers([
+            "etag",
+            "location",
+            "retry-after",
+            "x-request-id",
+            "idempotent-replayed",
+        ])
+        .max_age(3600);
+    if origins.iter().any(|o| o.as_str() == "*") {
+        cors = cors.allow_any_origin();
+    } else {
+        for origin in origins {
+            cors = cors.allowed_origin(origin);
+        }
+    }
+    cors
+}
+
+fn serve(
+    settings: Settings,
+    state: Data<AppState>,
+    listener: TcpListener,
+) -> anyhow::Result<Server> {
+    // Built once, outside the per-worker factory.
+    let document = openapi::document();
+    let route_table = Data::new(RouteTable::from_document(&document));
+    let metrics = Data::new(Metrics::default());
+    let max_body = settings.limits.max_body_bytes;
+    let origins = Arc::new(settings.cors.allowed_origins.clone());
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(route_table.clone())
+            .app_data(metrics.clone())
+            .app_data(PayloadConfig::new(max_body))
+            .app_data(QueryConfig::default().error_handler(|e, _| {
+                ApiError::new(Code::BadRequest, format!("invalid query parameter: {e}")).into()
+            }))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|e, _| ApiError::new(Code::NotFound, e.to_string()).into()),
+            )
+            .configure(|cfg| {
+                routes(&mut utoipa_actix_web::service_config::ServiceConfig::new(
+                    cfg,
+                ))
+            })
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .external_url_unchecked("/api-docs/openapi.json", document.clone()),
+            )
+            .default_service(web::to(fallback))
+            .wrap(from_fn(middleware::idempotency))
+            .wrap(from_fn(middleware::problems))
+            .wrap(cors(&origins))
+            .wrap(Compress::default())
+            .wrap(from_fn(middleware::metrics))
+            .wrap(from_fn(middleware::request_id))
+    })
+    .listen(listener)?
+    .shutdown_timeout(settings.server.shutdown_timeout_secs);
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    let _ = Duration::from_secs(0);
+    Ok(server.run())
+}
