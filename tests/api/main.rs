@@ -1,0 +1,12 @@
+//! Integration tests: the real application over real HTTP, on SQLite and, when
+//! `ITSMS_TEST_POSTGRES_URL` is set, on PostgreSQL.
+
+mod helpers;
+
+mod audit_trail;
+mod auth;
+mod conventions;
+mod openapi;
+mod processes;
+mod sms_roles;
+mod users;

@@ -1,0 +1,446 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::{TestApp, assert_problem};
+
+async fn approvable(app: &TestApp, code: &str) -> (Value, String) {
+    let owner = app.role(&format!("Owner of {code}")).await;
+    let process = app.process(code, Some(&owner)).await;
+    let id = process["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/processes/{id}/raci"),
+            &app.admin_token,
+            Some(json!({"assignments": [{"role_id": owner, "responsibility": "A"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (body, id)
+}
+
+both!(create_get_list_and_filter, |app: TestApp| async move {
+    let manager = app.token_for("manager").await;
+    let viewer = app.token_for("viewer").await;
+    let owner = app.role("Incident manager").await;
+    let (status, created) = app
+        .post(
+            "/api/v1/processes",
+            &manager,
+            json!({"code": "INC", "name": "Incident management", "purpose": "Restore service", "clauses": ["8.6.1", "8.6.1"], "owner_role_id": owner, "review_due": "2027-01-31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["state"], "draft");
+    assert_eq!(created["clauses"], json!(["8.6.1"]));
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["allowed_actions"], json!(["approve"]));
+    let id = created["id"].as_str().unwrap();
+
+    let (status, read, headers) = app
+        .call_full(
+            Method::GET,
+            &format!("/api/v1/processes/{id}"),
+            &viewer,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["etag"], "\"1\"");
+    assert_eq!(read["review_due"], "2027-01-31");
+    assert_eq!(read["allowed_actions"], json!([]), "a viewer may not act");
+
+    app.process("CHG", None).await;
+    let (_, by_clause) = app
+        .get("/api/v1/processes?clause=8.6.1&include_total=true", &viewer)
+        .await;
+    assert_eq!(by_clause["total"], 2);
+    let (_, by_owner) = app
+        .get(&format!("/api/v1/processes?owner_role_id={owner}"), &viewer)
+        .await;
+    assert_eq!(by_owner["items"].as_array().unwrap().len(), 1);
+    let (_, by_text) = app.get("/api/v1/processes?q=incident", &viewer).await;
+    assert_eq!(by_text["items"][0]["code"], "INC");
+    let (_, active) = app.get("/api/v1/processes?state=active", &viewer).await;
+    assert_eq!(active["items"], json!([]));
+    let (_, clause) = app.get("/api/v1/clauses/8.6.1", &viewer).await;
+    assert_eq!(clause["references"]["processes"], 2);
+});
+
+both!(
+    pagination_walks_every_item_once,
+    |app: TestApp| async move {
+        for i in 0..7 {
+            app.process(&format!("P{i}"), None).await;
+        }
+        for sort in ["code", "-code", "name", "created_at", "-created_at"] {
+            let mut seen = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut path = format!("/api/v1/processes?limit=3&sort={sort}");
+                if let Some(c) = &cursor {
+                    path.push_str(&format!("&cursor={c}"));
+                }
+                let (status, page) = app.get(&path, &app.admin_token).await;
+                assert_eq!(status, StatusCode::OK, "{page}");
+                seen.extend(
+                    page["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|p| p["code"].as_str().unwrap().to_string()),
+                );
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_string()),
+                    None => break,
+                }
+            }
+            let mut expected: Vec<String> = (0..7).map(|i| format!("P{i}")).collect();
+            if sort.starts_with('-') {
+                expected.reverse();
+            }
+            assert_eq!(seen, expected, "sort {sort}");
+        }
+        let (status, body) = app
+            .get("/api/v1/processes?limit=500", &app.admin_token)
+            .await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        let (status, body) = app
+            .get("/api/v1/processes?cursor=garbage", &app.admin_token)
+            .await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        let (status, body) = app
+            .get("/api/v1/processes?sort=colour", &app.admin_token)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+);
+
+both!(only_managers_change_processes, |app: TestApp| async move {
+    let process = app.process("INC", None).await;
+    let id = process["id"].as_str().unwrap();
+    for role in ["viewer", "contributor", "auditor"] {
+        let token = app.token_for(role).await;
+        let (status, body) = app
+            .post(
+                "/api/v1/processes",
+                &token,
+                json!({"code": "X", "name": "X"}),
+            )
+            .await;
+        assert_problem(status, &body, StatusCode::FORBIDDEN, "forbidden");
+        let (status, body) = app
+            .patch(
+                &format!("/api/v1/processes/{id}"),
+                &token,
+                json!({"name": "Y"}),
+            )
+            .await;
+        assert_problem(status, &body, StatusCode::FORBIDDEN, "forbidden");
+        let (status, _) = app
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/processes/{id}"),
+                &token,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = app
+            .post(
+                &format!("/api/v1/processes/{id}/transitions"),
+                &token,
+                json!({"action": "approve"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (_, unchanged) = app
+        .get(&format!("/api/v1/processes/{id}"), &app.admin_token)
+        .await;
+    assert_eq!(unchanged["version"], 1);
+    assert_eq!(app.count_rows("processes").await, 1);
+});
+
+both!(
+    bad_input_is_refused_and_nothing_written,
+    |app: TestApp| async move {
+        let manager = app.token_for("manager").await;
+        let cases = [
+            (json!({"code": "inc", "name": "X"}), "code"),
+            (json!({"code": "INC", "name": ""}), "name"),
+            (
+                json!({"code": "INC", "name": "X", "clauses": ["99.9"]}),
+                "clauses[0]",
+            ),
+            (
+                json!({"code": "INC", "name": "X", "owner_role_id": "nope"}),
+                "owner_role_id",
+            ),
+            (
+                json!({"code": "INC", "name": "X", "state": "active"}),
+                "state",
+            ),
+            (
+                json!({"code": "INC", "name": "X", "review_due": "tomorrow"}),
+                "review_due",
+            ),
+            (json!({"code": 5, "name": "X"}), "code"),
+        ];
+        for (body, field) in cases {
+            let (status, problem) = app.post("/api/v1/processes", &manager, body).await;
+            assert_problem(
+                status,
+                &problem,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            );
+            assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        }
+        assert_eq!(app.count_rows("processes").await, 0);
+        app.process("INC", None).await;
+        let (status, body) = app
+            .post(
+                "/api/v1/processes",
+                &manager,
+                json!({"code": "INC", "name": "Again"}),
+            )
+            .await;
+        assert_problem(status, &body, StatusCode::CONFLICT, "conflict");
+        let (status, body) = app
+            .get(
+                "/api/v1/processes/01890000-0000-7000-8000-000000000000",
+                &manager,
+            )
+            .await;
+        assert_problem(status, &body, StatusCode::NOT_FOUND, "not_found");
+    }
+);
+
+both!(
+    raci_needs_exactly_one_accountable_per_activity,
+    |app: TestApp| async move {
+        let a = app.role("A").await;
+        let b = app.role("B").await;
+        let id = app.process("INC", None).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = format!("/api/v1/processes/{id}/raci");
+        let bad = [
+            json!({"assignments": [{"role_id": a, "responsibility": "R"}]}),
+            json!({"assignments": [{"role_id": a, "responsibility": "A", "activity": "triage"}, {"role_id": b, "responsibility": "A", "activity": "triage"}]}),
+            json!({"assignments": [{"role_id": "missing", "responsibility": "A"}]}),
+            json!({"assignments": [{"role_id": a, "responsibility": "X"}]}),
+        ];
+        for body in bad {
+            let (status, problem) = app
+                .call(Method::PUT, &path, &app.admin_token, Some(body))
+                .await;
+            assert_problem(
+                status,
+                &problem,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            );
+        }
+        let good = json!({"assignments": [
+            {"role_id": a, "responsibility": "A", "activity": "triage"},
+            {"role_id": b, "responsibility": "R", "activity": "triage"},
+            {"role_id": b, "responsibility": "A", "activity": "close"}
+        ]});
+        let (status, process) = app
+            .call(Method::PUT, &path, &app.admin_token, Some(good))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{process}");
+        assert_eq!(process["raci"].as_array().unwrap().len(), 3);
+        assert_eq!(process["version"], 2);
+        let (status, body) = app
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/roles/{a}"),
+                &app.admin_token,
+                None,
+            )
+            .await;
+        assert_problem(status, &body, StatusCode::CONFLICT, "conflict");
+    }
+);
+
+both!(approval_workflow, |app: TestApp| async move {
+    let manager = app.token_for("manager").await;
+    let bare = app.process("BARE", None).await;
+    let path = format!(
+        "/api/v1/processes/{}/transitions",
+        bare["id"].as_str().unwrap()
+    );
+    let (status, problem) = app
+        .post(&path, &manager, json!({"action": "approve"}))
+        .await;
+    assert_problem(
+        status,
+        &problem,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "precondition_missing",
+    );
+    assert_eq!(problem["errors"][0]["field"], "owner_role_id");
+
+    let (_, id) = approvable(&app, "INC").await;
+    let path = format!("/api/v1/processes/{id}/transitions");
+    let (status, problem) = app.post(&path, &manager, json!({"action": "retire"})).await;
+    assert_problem(status, &problem, StatusCode::CONFLICT, "invalid_transition");
+    assert_eq!(problem["allowed_actions"], json!(["approve"]));
+
+    let (status, stale) = app
+        .call_full(
+            Method::POST,
+            &path,
+            &manager,
+            Some(json!({"action": "approve"})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await
+        .into_parts();
+    assert_problem(
+        status,
+        &stale,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+    );
+
+    let (status, active, headers) = app
+        .call_full(
+            Method::POST,
+            &path,
+            &manager,
+            Some(json!({"action": "approve"})),
+            &[("If-Match", "\"2\"")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{active}");
+    assert_eq!(active["state"], "active");
+    assert_eq!(headers["etag"], "\"3\"");
+    assert_eq!(active["allowed_actions"], json!(["retire", "revise"]));
+
+    let (status, body) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/processes/{id}"),
+            &manager,
+            None,
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::CONFLICT, "conflict");
+    let (_, draft) = app.post(&path, &manager, json!({"action": "revise"})).await;
+    assert_eq!(draft["state"], "draft");
+    app.post(&path, &manager, json!({"action": "approve"}))
+        .await;
+    let (_, retired) = app.post(&path, &manager, json!({"action": "retire"})).await;
+    assert_eq!(retired["state"], "retired");
+    assert_eq!(retired["allowed_actions"], json!([]));
+    let (status, body) = app
+        .patch(
+            &format!("/api/v1/processes/{id}"),
+            &manager,
+            json!({"name": "New"}),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::CONFLICT, "conflict");
+    let (status, body) = app.post(&path, &manager, json!({"action": "fly"})).await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+});
+
+both!(merge_patch_and_concurrency, |app: TestApp| async move {
+    let process = app.process("INC", None).await;
+    let id = process["id"].as_str().unwrap();
+    let path = format!("/api/v1/processes/{id}");
+    let (status, patched, headers) = app
+        .call_full(
+            Method::PATCH,
+            &path,
+            &app.admin_token,
+            Some(json!({"purpose": "Restore", "review_due": "2027-03-01"})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["purpose"], "Restore");
+    assert_eq!(patched["name"], "Process INC", "untouched fields stay");
+    assert_eq!(headers["etag"], "\"2\"");
+    let (_, cleared) = app
+        .patch(&path, &app.admin_token, json!({"purpose": null}))
+        .await;
+    assert_eq!(cleared["purpose"], Value::Null);
+    let (status, body, _) = app
+        .call_full(
+            Method::PATCH,
+            &path,
+            &app.admin_token,
+            Some(json!({"name": "Stale"})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+    assert_problem(
+        status,
+        &body,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+    );
+    for read_only in [
+        json!({"id": "x"}),
+        json!({"version": 9}),
+        json!({"state": "active"}),
+        json!({"name": null}),
+    ] {
+        let (status, body) = app.patch(&path, &app.admin_token, read_only).await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+    }
+    let (_, after) = app.get(&path, &app.admin_token).await;
+    assert_eq!(after["name"], "Process INC");
+    assert_eq!(after["version"], 3);
+    let (status, _) = app
+        .call_full(
+            Method::DELETE,
+            &path,
+            &app.admin_token,
+            None,
+            &[("If-Match", "\"3\"")],
+        )
+        .await
+        .into_parts();
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.get(&path, &app.admin_token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+});
+
+trait IntoParts {
+    fn into_parts(self) -> (StatusCode, Value);
+}
+
+impl IntoParts for (StatusCode, Value, reqwest::header::HeaderMap) {
+    fn into_parts(self) -> (StatusCode, Value) {
+        (self.0, self.1)
+    }
+}
