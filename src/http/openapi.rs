@@ -21,7 +21,7 @@ resources carry `allowed_actions` for the calling user.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
         contact(name = "ITSMS maintainers", url = "https://github.com/itsms/itsms")
     ),
-    servers((url = "/", description = "This server")),
+    servers((url = "/", description = "The server that serves this document (local, staging or production)")),
     tags(
         (name = "auth", description = "Log in, refresh and revoke tokens, exchange API keys"),
         (name = "users", description = "Users, access roles and service-account API keys (admin)"),
@@ -71,8 +71,6 @@ fn shared_responses() -> Value {
     unauthorized["headers"] = json!({ "WWW-Authenticate": { "description": "`Bearer`, with the error", "schema": { "type": "string", "maxLength": 200 } } });
     let mut too_many = problem_response("Too many attempts");
     too_many["headers"] = json!({ "Retry-After": { "description": "Seconds to wait", "schema": { "type": "integer", "minimum": 1 } } });
-    let mut not_allowed = problem_response("Method not supported for this path");
-    not_allowed["headers"] = json!({ "Allow": { "description": "The supported methods", "schema": { "type": "string", "maxLength": 100 } } });
     json!({
         "BadRequest": problem_response("Malformed request: broken JSON, bad query parameter or header"),
         "Unauthorized": unauthorized,
@@ -84,7 +82,6 @@ fn shared_responses() -> Value {
         "UnsupportedMediaType": problem_response("The body is not JSON"),
         "UnprocessableEntity": problem_response("Invalid fields (`validation_failed`, with `errors`), a missing workflow precondition (`precondition_missing`) or a reused idempotency key"),
         "TooManyRequests": too_many,
-        "MethodNotAllowed": not_allowed,
         "InternalError": problem_response("The server could not complete the request; details are in its log"),
     })
 }
@@ -115,9 +112,11 @@ fn add_header_param(op: &mut Map<String, Value>, name: &str, description: &str) 
 fn complete(doc: &mut Value) {
     doc["components"]["responses"] = shared_responses();
     doc["components"]["securitySchemes"] = json!({
-        "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "Access token from `/api/v1/auth/login` or `/api/v1/auth/token`" }
+        "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "Access token (JWT) from `/api/v1/auth/login` or `/api/v1/auth/token`, issued and validated following RFC8725: HS256 pinned, `iss`, `aud` and `exp` checked" }
     });
     doc["security"] = json!([{ "bearer": [] }]);
+    doc["servers"][0]["x-internal"] = json!(false);
+    bound_schemas(doc);
     let paths = doc["paths"].as_object_mut().expect("paths object");
     for (path, item) in paths.iter_mut() {
         let has_id = path.contains('{');
@@ -129,8 +128,12 @@ fn complete(doc: &mut Value) {
                 .get("parameters")
                 .and_then(Value::as_array)
                 .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+            add_response(op, "400", "BadRequest");
             if public {
                 op.insert("security".into(), json!([]));
+                if path.starts_with("/api/v1/auth") {
+                    add_response(op, "401", "Unauthorized");
+                }
             } else {
                 add_response(op, "401", "Unauthorized");
                 add_response(op, "403", "Forbidden");
@@ -177,6 +180,40 @@ fn complete(doc: &mut Value) {
                 add_response(op, "429", "TooManyRequests");
             }
             add_response(op, "500", "InternalError");
+            let single = has_id && !path.contains("api-keys") && !path.contains("/clauses");
+            let create = method == "post" && ["/api/v1/processes", "/api/v1/roles", "/api/v1/users"].contains(&path.as_str());
+            describe_successes(op, single || create);
+            if !op.contains_key("description") {
+                let summary = op.get("summary").cloned().unwrap_or_default();
+                op.insert("description".into(), summary);
+            }
+        }
+    }
+}
+
+/// Success responses get a description and, for versioned resources, their `ETag` (and `Location` on 201).
+fn describe_successes(op: &mut Map<String, Value>, versioned: bool) {
+    let responses = op.get_mut("responses").and_then(Value::as_object_mut).expect("responses object");
+    for (status, response) in responses.iter_mut() {
+        let Some(response) = response.as_object_mut().filter(|r| !r.contains_key("$ref")) else { continue };
+        let description = match status.as_str() {
+            "201" => "Created",
+            "204" => "No content",
+            _ => "OK",
+        };
+        let has_description = response.get("description").and_then(Value::as_str).is_some_and(|d| !d.is_empty());
+        if !has_description {
+            response.insert("description".into(), description.into());
+        }
+        let headers = response.entry("headers").or_insert_with(|| json!({})).as_object_mut().expect("headers object");
+        if versioned && (status == "200" || status == "201") {
+            headers.insert("ETag".into(), json!({ "description": "The resource's version, for `If-Match`", "schema": { "type": "string", "maxLength": 24 } }));
+        }
+        if status == "201" {
+            headers.insert("Location".into(), json!({ "description": "The new resource's URL", "schema": { "type": "string", "maxLength": 200 } }));
+        }
+        if headers.is_empty() {
+            response.remove("headers");
         }
     }
 }
@@ -220,5 +257,42 @@ impl RouteTable {
             })
             .map(|(_, methods)| methods.clone())
             .unwrap_or_default()
+    }
+}
+
+/// Gives every string, array and integer in the document an upper bound (and integers a
+/// format), so clients and validators know the limits. Bounds set on a field are kept;
+/// the defaults here are wide ones for what the service itself produces.
+fn bound_schemas(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let types: Vec<String> = match map.get("type") {
+                Some(Value::String(t)) => vec![t.clone()],
+                Some(Value::Array(ts)) => ts.iter().filter_map(|t| t.as_str().map(str::to_string)).collect(),
+                _ => vec![],
+            };
+            let unbounded = !map.contains_key("enum") && !map.contains_key("const");
+            if types.iter().any(|t| t == "string") && unbounded && !map.contains_key("maxLength") {
+                let max = match map.get("format").and_then(Value::as_str) {
+                    Some("date") => 10,
+                    Some("date-time") => 40,
+                    _ => 10_000,
+                };
+                map.insert("maxLength".into(), max.into());
+            }
+            if types.iter().any(|t| t == "array") && !map.contains_key("maxItems") {
+                map.insert("maxItems".into(), 1000.into());
+            }
+            if types.iter().any(|t| t == "integer") {
+                map.entry("format").or_insert_with(|| "int64".into());
+                map.entry("minimum").or_insert_with(|| 0.into());
+                map.entry("maximum").or_insert_with(|| i64::MAX.into());
+            }
+            for child in map.values_mut() {
+                bound_schemas(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_schemas),
+        _ => {}
     }
 }
