@@ -136,7 +136,7 @@ fn missing_field(message: &str) -> Option<String> {
 }
 
 /// The version a client expects, from `If-Match: "<version>"`. `*` or no header: any.
-/// Anything else that is not one of our tags matches nothing (412).
+/// A value that is not an entity tag at all is a 400.
 pub struct IfMatch(pub Option<i64>);
 
 impl FromRequest for IfMatch {
@@ -156,9 +156,10 @@ impl FromRequest for IfMatch {
                 .and_then(|t| t.parse::<i64>().ok())
                 .map(Some)
                 .ok_or_else(|| {
-                    ApiError::new(
-                        Code::PreconditionFailed,
-                        "If-Match does not match the current version",
+                    ApiError::field(
+                        Code::BadRequest,
+                        "If-Match",
+                        "must be `*` or an ETag such as \"3\"",
                     )
                 })
         };

@@ -97,7 +97,7 @@ fn add_response(op: &mut Map<String, Value>, status: &str, name: &str) {
         .or_insert_with(|| json!({ "$ref": format!("#/components/responses/{name}") }));
 }
 
-fn add_header_param(op: &mut Map<String, Value>, name: &str, description: &str) {
+fn add_header_param(op: &mut Map<String, Value>, name: &str, description: &str, pattern: &str) {
     let params = op
         .entry("parameters")
         .or_insert_with(|| json!([]))
@@ -105,7 +105,7 @@ fn add_header_param(op: &mut Map<String, Value>, name: &str, description: &str) 
         .expect("parameters array");
     params.push(json!({
         "name": name, "in": "header", "required": false, "description": description,
-        "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$" }
+        "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": pattern }
     }));
 }
 
@@ -117,6 +117,7 @@ fn complete(doc: &mut Value) {
     doc["security"] = json!([{ "bearer": [] }]);
     doc["servers"][0]["x-internal"] = json!(false);
     bound_schemas(doc);
+    close_request_schemas(doc);
     let paths = doc["paths"].as_object_mut().expect("paths object");
     for (path, item) in paths.iter_mut() {
         let has_id = path.contains('{');
@@ -161,6 +162,7 @@ fn complete(doc: &mut Value) {
                     op,
                     "If-Match",
                     "The `ETag` last read; the change is refused with 412 if the resource changed since",
+                    r#"^(\*|"[0-9]{1,18}")$"#,
                 );
                 add_response(op, "412", "PreconditionFailed");
             }
@@ -169,6 +171,7 @@ fn complete(doc: &mut Value) {
                     op,
                     "Idempotency-Key",
                     "Makes a retry safe: the first response to this key is returned again for 24 hours",
+                    "^[!-~]+$",
                 );
                 add_response(op, "409", "Conflict");
                 add_response(op, "422", "UnprocessableEntity");
@@ -181,7 +184,8 @@ fn complete(doc: &mut Value) {
             }
             add_response(op, "500", "InternalError");
             let single = has_id && !path.contains("api-keys") && !path.contains("/clauses");
-            let create = method == "post" && ["/api/v1/processes", "/api/v1/roles", "/api/v1/users"].contains(&path.as_str());
+            let create = method == "post"
+                && ["/api/v1/processes", "/api/v1/roles", "/api/v1/users"].contains(&path.as_str());
             describe_successes(op, single || create);
             if !op.contains_key("description") {
                 let summary = op.get("summary").cloned().unwrap_or_default();
@@ -193,19 +197,31 @@ fn complete(doc: &mut Value) {
 
 /// Success responses get a description and, for versioned resources, their `ETag` (and `Location` on 201).
 fn describe_successes(op: &mut Map<String, Value>, versioned: bool) {
-    let responses = op.get_mut("responses").and_then(Value::as_object_mut).expect("responses object");
+    let responses = op
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+        .expect("responses object");
     for (status, response) in responses.iter_mut() {
-        let Some(response) = response.as_object_mut().filter(|r| !r.contains_key("$ref")) else { continue };
+        let Some(response) = response.as_object_mut().filter(|r| !r.contains_key("$ref")) else {
+            continue;
+        };
         let description = match status.as_str() {
             "201" => "Created",
             "204" => "No content",
             _ => "OK",
         };
-        let has_description = response.get("description").and_then(Value::as_str).is_some_and(|d| !d.is_empty());
+        let has_description = response
+            .get("description")
+            .and_then(Value::as_str)
+            .is_some_and(|d| !d.is_empty());
         if !has_description {
             response.insert("description".into(), description.into());
         }
-        let headers = response.entry("headers").or_insert_with(|| json!({})).as_object_mut().expect("headers object");
+        let headers = response
+            .entry("headers")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("headers object");
         if versioned && (status == "200" || status == "201") {
             headers.insert("ETag".into(), json!({ "description": "The resource's version, for `If-Match`", "schema": { "type": "string", "maxLength": 24 } }));
         }
@@ -268,7 +284,10 @@ fn bound_schemas(value: &mut Value) {
         Value::Object(map) => {
             let types: Vec<String> = match map.get("type") {
                 Some(Value::String(t)) => vec![t.clone()],
-                Some(Value::Array(ts)) => ts.iter().filter_map(|t| t.as_str().map(str::to_string)).collect(),
+                Some(Value::Array(ts)) => ts
+                    .iter()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect(),
                 _ => vec![],
             };
             let unbounded = !map.contains_key("enum") && !map.contains_key("const");
@@ -293,6 +312,52 @@ fn bound_schemas(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(bound_schemas),
+        _ => {}
+    }
+}
+
+/// Request bodies refuse unknown fields, so their schemas say so.
+fn close_request_schemas(doc: &mut Value) {
+    let mut pending: Vec<String> = Vec::new();
+    collect_refs(
+        &doc["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|p| p.values())
+            .flat_map(|item| item.as_object().into_iter().flat_map(|ops| ops.values()))
+            .map(|op| op["requestBody"].clone())
+            .collect::<Vec<_>>()
+            .into(),
+        &mut pending,
+    );
+    let mut done: Vec<String> = Vec::new();
+    while let Some(name) = pending.pop() {
+        if done.contains(&name) {
+            continue;
+        }
+        let schema = &mut doc["components"]["schemas"][&name];
+        if schema.get("properties").is_some() {
+            schema["additionalProperties"] = json!(false);
+        }
+        let nested = schema.clone();
+        collect_refs(&nested, &mut pending);
+        done.push(name);
+    }
+}
+
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                out.push(name.to_string());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
         _ => {}
     }
 }

@@ -199,8 +199,8 @@ pub async fn update(
     state: Data<AppState>,
     caller: Auth,
     id: Path<String>,
-    if_match: IfMatch,
     body: JsonBody<Value>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let current = processes::get(&state.db, &caller.0, &id).await?;
     check_version(if_match.0, current.version)?;
@@ -236,8 +236,8 @@ pub async fn set_raci(
     state: Data<AppState>,
     caller: Auth,
     id: Path<String>,
-    if_match: IfMatch,
     body: JsonBody<RaciBody>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let assignments = body
         .0
@@ -260,8 +260,8 @@ pub async fn transition(
     state: Data<AppState>,
     caller: Auth,
     id: Path<String>,
-    if_match: IfMatch,
     body: JsonBody<ProcessTransition>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let process =
         processes::transition(&state.db, &caller.0, &id, if_match.0, body.0.action).await?;

@@ -167,8 +167,8 @@ pub async fn update(
     state: Data<AppState>,
     caller: Auth,
     id: Path<String>,
-    if_match: IfMatch,
     body: JsonBody<Value>,
+    if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let current = users::get(&state.db, &caller.0, &id).await?;
     check_version(if_match.0, current.version)?;
