@@ -1,24 +1,44 @@
 //! JSON merge patch (RFC 7396) over a resource's editable fields.
 
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::extract::parse_json;
-use super::problem::{ApiError, Code};
+use super::extract::{JsonBody, parse_json};
+use super::problem::ApiError;
+
+/// A merge patch body: a JSON object whose fields are type-checked against the patch
+/// schema `P` on arrival, before anything is loaded.
+pub struct MergePatch<P>(pub Map<String, Value>, PhantomData<P>);
+
+impl<P: DeserializeOwned + 'static> FromRequest for MergePatch<P> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = JsonBody::<Map<String, Value>>::from_request(req, payload);
+        Box::pin(async move {
+            let JsonBody(document) = body.await?;
+            parse_json::<P>(&serde_json::to_vec(&document).expect("JSON serializes"))?;
+            Ok(MergePatch(document, PhantomData))
+        })
+    }
+}
 
 /// Applies `patch` to the editable fields of the current resource and parses the result,
 /// so a patch is checked exactly like a full body (unknown and read-only fields refused).
-pub fn apply<T: Serialize + DeserializeOwned>(current: &T, patch: Value) -> Result<T, ApiError> {
-    if !patch.is_object() {
-        return Err(ApiError::field(
-            Code::ValidationFailed,
-            "body",
-            "a merge patch must be a JSON object",
-        ));
-    }
+pub fn apply<T: Serialize + DeserializeOwned>(
+    current: &T,
+    patch: Map<String, Value>,
+) -> Result<T, ApiError> {
     let mut document = serde_json::to_value(current).expect("fields serialize");
-    merge(&mut document, patch);
+    merge(&mut document, Value::Object(patch));
     parse_json(&serde_json::to_vec(&document).expect("JSON serializes"))
 }
 

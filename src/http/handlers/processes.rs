@@ -2,14 +2,13 @@ use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpResponse, delete, get, patch, post, put};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::process::{ProcessAction, ProcessInput, ProcessState, Raci, RaciAssignment};
 use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
-use crate::http::patch;
+use crate::http::patch::{self, MergePatch};
 use crate::http::problem::ApiError;
 use crate::list_response;
 use crate::service::check_version;
@@ -74,19 +73,23 @@ impl From<ProcessInput> for ProcessFields {
 }
 
 /// A JSON merge patch of a process: the fields to change; `null` clears an optional field.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Only type-checks a patch; the merge works on the raw document.
 pub struct ProcessPatch {
     #[schema(min_length = 1, max_length = 16, pattern = "^[A-Z][A-Z0-9_-]*$")]
-    code: Option<String>,
+    #[serde(default)]
+    code: String,
     #[schema(min_length = 1, max_length = 200)]
-    name: Option<String>,
+    #[serde(default)]
+    name: String,
     #[schema(max_length = 2000)]
     purpose: Option<String>,
     #[schema(max_length = 10000)]
     description: Option<String>,
     #[schema(max_items = 100)]
-    clauses: Option<Vec<String>>,
+    #[serde(default)]
+    clauses: Vec<String>,
     owner_role_id: Option<String>,
     review_due: Option<NaiveDate>,
 }
@@ -199,7 +202,7 @@ pub async fn update(
     state: Data<AppState>,
     caller: Auth,
     id: Path<String>,
-    body: JsonBody<Value>,
+    body: MergePatch<ProcessPatch>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let current = processes::get(&state.db, &caller.0, &id).await?;

@@ -1,14 +1,13 @@
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpResponse, delete, get, patch, post};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::sms_role::SmsRoleInput;
 use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
-use crate::http::patch;
+use crate::http::patch::{self, MergePatch};
 use crate::http::problem::ApiError;
 use crate::list_response;
 use crate::service::check_version;
@@ -67,21 +66,27 @@ impl From<SmsRoleInput> for SmsRoleFields {
 }
 
 /// A JSON merge patch of an SMS role: the fields to change; `null` clears an optional field.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Only type-checks a patch; the merge works on the raw document.
 pub struct SmsRolePatch {
     #[schema(min_length = 1, max_length = 120)]
-    name: Option<String>,
+    #[serde(default)]
+    name: String,
     #[schema(max_length = 2000)]
     description: Option<String>,
     #[schema(max_items = 50)]
-    responsibilities: Option<Vec<String>>,
+    #[serde(default)]
+    responsibilities: Vec<String>,
     #[schema(max_items = 50)]
-    authorities: Option<Vec<String>>,
+    #[serde(default)]
+    authorities: Vec<String>,
     #[schema(max_items = 50)]
-    required_competences: Option<Vec<String>>,
+    #[serde(default)]
+    required_competences: Vec<String>,
     #[schema(max_items = 200)]
-    member_ids: Option<Vec<String>>,
+    #[serde(default)]
+    member_ids: Vec<String>,
 }
 
 text_enum! {
@@ -162,7 +167,7 @@ pub async fn update(
     state: Data<AppState>,
     caller: Auth,
     id: Path<String>,
-    body: JsonBody<Value>,
+    body: MergePatch<SmsRolePatch>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let current = sms_roles::get(&state.db, &caller.0, &id).await?;

@@ -2,7 +2,6 @@ use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::access::AccessRole;
@@ -10,7 +9,7 @@ use crate::domain::user::{NewUser, UserKind};
 use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
-use crate::http::patch;
+use crate::http::patch::{self, MergePatch};
 use crate::http::problem::ApiError;
 use crate::list_response;
 use crate::service::check_version;
@@ -54,14 +53,18 @@ pub struct UserFields {
 }
 
 /// A JSON merge patch of a user.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Only type-checks a patch; the merge works on the raw document.
 pub struct UserPatch {
     #[schema(min_length = 1, max_length = 120)]
-    display_name: Option<String>,
+    #[serde(default)]
+    display_name: String,
     #[schema(max_items = 5)]
-    roles: Option<Vec<AccessRole>>,
-    active: Option<bool>,
+    #[serde(default)]
+    roles: Vec<AccessRole>,
+    #[serde(default)]
+    active: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -167,7 +170,7 @@ pub async fn update(
     state: Data<AppState>,
     caller: Auth,
     id: Path<String>,
-    body: JsonBody<Value>,
+    body: MergePatch<UserPatch>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let current = users::get(&state.db, &caller.0, &id).await?;
