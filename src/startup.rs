@@ -13,8 +13,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Settings;
 use crate::http::middleware::{self, Metrics};
-use crate::http::openapi::{self, RouteTable};
+use crate::http::openapi;
 use crate::http::problem::{ApiError, Code};
+use crate::http::route_table::RouteTable;
 use crate::http::{AppState, fallback, routes};
 use crate::service::auth::Auth;
 use crate::service::bootstrap;
@@ -127,6 +128,7 @@ fn serve(
             )
             .default_service(web::to(fallback))
             .wrap(from_fn(middleware::idempotency))
+            .wrap(from_fn(middleware::query_rules))
             .wrap(from_fn(middleware::problems))
             .wrap(cors(&origins))
             .wrap(Compress::default())

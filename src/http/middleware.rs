@@ -18,6 +18,7 @@ use tracing::Instrument;
 use super::AppState;
 use super::extract::{RequestId, bearer_token};
 use super::problem::{ApiError, Code, PROBLEM_JSON, problem_response};
+use super::route_table::RouteTable;
 use crate::service::idempotency::{self, Reservation, StoredResponse};
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -198,6 +199,23 @@ fn is_problem(res: &ServiceResponse<BoxBody>) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with(PROBLEM_JSON))
+}
+
+/// Refuses query parameters longer than documented or off their documented pattern.
+pub async fn query_rules(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let table = req
+        .app_data::<Data<RouteTable>>()
+        .cloned()
+        .expect("RouteTable is registered");
+    if let Some((field, message)) =
+        table.check_query(req.method().as_str(), req.path(), req.query_string())
+    {
+        return Ok(req.error_response(ApiError::field(Code::ValidationFailed, field, message)));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";

@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod patch;
 pub mod problem;
+pub mod route_table;
 
 use std::sync::Arc;
 
@@ -72,7 +73,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// The problem middleware turns both into problem documents.
 pub async fn fallback(
     req: HttpRequest,
-    table: Data<openapi::RouteTable>,
+    table: Data<route_table::RouteTable>,
 ) -> Result<HttpResponse, ApiError> {
     let allowed = table.methods_for(req.path());
     if allowed.is_empty() {

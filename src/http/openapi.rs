@@ -234,48 +234,6 @@ fn describe_successes(op: &mut Map<String, Value>, versioned: bool) {
     }
 }
 
-/// The documented paths and their methods, for answering 405 with `Allow`.
-pub struct RouteTable {
-    routes: Vec<(Vec<String>, Vec<String>)>,
-}
-
-impl RouteTable {
-    pub fn from_document(doc: &Value) -> Self {
-        let routes = doc["paths"]
-            .as_object()
-            .map(|paths| {
-                paths
-                    .iter()
-                    .map(|(path, item)| {
-                        let segments = path.split('/').map(str::to_string).collect();
-                        let methods = item
-                            .as_object()
-                            .map(|m| m.keys().map(|k| k.to_uppercase()).collect())
-                            .unwrap_or_default();
-                        (segments, methods)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        RouteTable { routes }
-    }
-
-    pub fn methods_for(&self, path: &str) -> Vec<String> {
-        let parts: Vec<&str> = path.split('/').collect();
-        self.routes
-            .iter()
-            .find(|(segments, _)| {
-                segments.len() == parts.len()
-                    && segments
-                        .iter()
-                        .zip(&parts)
-                        .all(|(s, p)| s == p || (s.starts_with('{') && !p.is_empty()))
-            })
-            .map(|(_, methods)| methods.clone())
-            .unwrap_or_default()
-    }
-}
-
 /// Gives every string, array and integer in the document an upper bound (and integers a
 /// format), so clients and validators know the limits. Bounds set on a field are kept;
 /// the defaults here are wide ones for what the service itself produces.

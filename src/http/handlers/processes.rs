@@ -17,6 +17,22 @@ use crate::text_enum;
 
 list_response!(ProcessList, Process);
 
+/// A clause catalog number such as `8.6.1` (schema only).
+pub struct ClauseNumber;
+
+impl utoipa::PartialSchema for ClauseNumber {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .max_length(Some(16))
+            .pattern(Some(r"^[0-9]+(\.[0-9]+)*$"))
+            .examples(["8.6.1"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ClauseNumber {}
+
 /// The editable fields of a process.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -37,7 +53,7 @@ pub struct ProcessFields {
     pub description: Option<String>,
     /// Clause catalog numbers, e.g. `8.6.1`.
     #[serde(default)]
-    #[schema(max_items = 100, example = json!(["8.6.1"]))]
+    #[schema(value_type = Vec<ClauseNumber>, max_items = 100)]
     pub clauses: Vec<String>,
     /// The SMS role that owns the process.
     pub owner_role_id: Option<String>,
@@ -87,7 +103,7 @@ pub struct ProcessPatch {
     purpose: Option<String>,
     #[schema(max_length = 10000)]
     description: Option<String>,
-    #[schema(max_items = 100)]
+    #[schema(value_type = Vec<ClauseNumber>, max_items = 100)]
     #[serde(default)]
     clauses: Vec<String>,
     owner_role_id: Option<String>,
