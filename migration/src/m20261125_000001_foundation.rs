@@ -79,7 +79,7 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(timestamp_with_time_zone_null("revoked_at"))
             .col(timestamp_with_time_zone("created_at"))
             .foreign_key(
-                &mut fk(
+                fk(
                     "fk_refresh_tokens_user",
                     ("refresh_tokens", "user_id"),
                     "users",
@@ -99,7 +99,7 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(timestamp_with_time_zone_null("last_used_at"))
             .col(timestamp_with_time_zone("created_at"))
             .foreign_key(
-                &mut fk("fk_api_keys_user", ("api_keys", "user_id"), "users")
+                fk("fk_api_keys_user", ("api_keys", "user_id"), "users")
                     .on_delete(ForeignKeyAction::Cascade),
             )
             .take(),
@@ -128,7 +128,7 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(string_len("user_id", 36))
             .primary_key(Index::create().col("role_id").col("user_id"))
             .foreign_key(
-                &mut fk(
+                fk(
                     "fk_role_members_role",
                     ("sms_role_members", "role_id"),
                     "sms_roles",
@@ -167,7 +167,7 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(integer("position"))
             .primary_key(Index::create().col("process_id").col("clause"))
             .foreign_key(
-                &mut fk(
+                fk(
                     "fk_process_clauses_process",
                     ("process_clauses", "process_id"),
                     "processes",
@@ -200,7 +200,7 @@ fn tables() -> Vec<TableCreateStatement> {
                     .col("activity"),
             )
             .foreign_key(
-                &mut fk(
+                fk(
                     "fk_process_raci_process",
                     ("process_raci", "process_id"),
                     "processes",

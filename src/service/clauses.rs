@@ -120,6 +120,6 @@ pub async fn get(db: &DatabaseConnection, caller: &Caller, number: &str) -> Resu
         .one(db)
         .await?
         .ok_or(DomainError::NotFound("clause"))?;
-    let counts = process_counts(db, &[m.clause.clone()]).await?;
+    let counts = process_counts(db, std::slice::from_ref(&m.clause)).await?;
     Ok(view(m, &counts))
 }

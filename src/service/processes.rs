@@ -144,7 +144,7 @@ async fn load<C: ConnectionTrait>(conn: &C, caller: &Caller, id: &str) -> Result
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound("process"))?;
-    let mut parts = parts_of(conn, &[m.id.clone()]).await?;
+    let mut parts = parts_of(conn, std::slice::from_ref(&m.id)).await?;
     view(m, &mut parts, caller)
 }
 

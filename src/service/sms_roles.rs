@@ -89,7 +89,7 @@ async fn load<C: ConnectionTrait>(conn: &C, id: &str) -> Result<SmsRole> {
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound("SMS role"))?;
-    let mut members = members_of(conn, &[m.id.clone()]).await?;
+    let mut members = members_of(conn, std::slice::from_ref(&m.id)).await?;
     let ids = members.remove(&m.id).unwrap_or_default();
     Ok(view(m, ids))
 }
