@@ -15,8 +15,10 @@ fn committed_spec_matches_the_code() {
     if std::env::var("ITSMS_UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
         std::fs::write(COMMITTED, &pretty).unwrap();
     }
-    let committed: Value = serde_json::from_str(&std::fs::read_to_string(COMMITTED).expect("openapi/openapi.json exists"))
-        .expect("openapi/openapi.json is JSON");
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(COMMITTED).expect("openapi/openapi.json exists"),
+    )
+    .expect("openapi/openapi.json is JSON");
     assert!(
         committed == generated,
         "openapi/openapi.json is stale: run `ITSMS_UPDATE_OPENAPI=1 cargo test committed_spec` and commit it"
@@ -25,11 +27,19 @@ fn committed_spec_matches_the_code() {
 }
 
 both!(served_spec_and_docs, |app: TestApp| async move {
-    let res = app.client.get(app.url("/api-docs/openapi.json")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/api-docs/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let served: Value = res.json().await.unwrap();
     assert_eq!(served, itsms::http::openapi::document());
     let res = app.client.get(app.url("/docs/")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.text().await.unwrap().contains("swagger"), "Swagger UI is served");
+    assert!(
+        res.text().await.unwrap().contains("swagger"),
+        "Swagger UI is served"
+    );
 });
