@@ -2,7 +2,6 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -140,6 +139,5 @@ fn serve(
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);
     }
-    let _ = Duration::from_secs(0);
     Ok(server.run())
 }

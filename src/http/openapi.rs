@@ -277,17 +277,15 @@ fn bound_schemas(value: &mut Value) {
 /// Request bodies refuse unknown fields, so their schemas say so.
 fn close_request_schemas(doc: &mut Value) {
     let mut pending: Vec<String> = Vec::new();
-    collect_refs(
-        &doc["paths"]
-            .as_object()
-            .into_iter()
-            .flat_map(|p| p.values())
-            .flat_map(|item| item.as_object().into_iter().flat_map(|ops| ops.values()))
-            .map(|op| op["requestBody"].clone())
-            .collect::<Vec<_>>()
-            .into(),
-        &mut pending,
-    );
+    for item in doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|paths| paths.values())
+    {
+        for operation in item.as_object().into_iter().flat_map(|ops| ops.values()) {
+            collect_refs(&operation["requestBody"], &mut pending);
+        }
+    }
     let mut done: Vec<String> = Vec::new();
     while let Some(name) = pending.pop() {
         if done.contains(&name) {
