@@ -130,6 +130,8 @@ fn serve(
             .wrap(from_fn(middleware::query_rules))
             .wrap(from_fn(middleware::problems))
             .wrap(cors(&origins))
+            // Again outside CORS, so its refusals (a preflight from a foreign origin) are problems too.
+            .wrap(from_fn(middleware::problems))
             .wrap(Compress::default())
             .wrap(from_fn(middleware::metrics))
             .wrap(from_fn(middleware::request_id))

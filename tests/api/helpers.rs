@@ -324,3 +324,150 @@ impl Drop for TestApp {
         .join();
     }
 }
+
+/// Generic helpers for requests without a token, raw bodies and direct database checks.
+impl TestApp {
+    /// Sends a request without `Authorization`, with a JSON body when given.
+    pub async fn anon(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let mut r = self.request(method, path, None);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        read(r.send().await.unwrap()).await
+    }
+
+    /// Sends a raw body with the given `Content-Type` (none when `None`).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let mut r = self.request(method, path, token);
+        if let Some(ct) = content_type {
+            r = r.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        read(r.body(body).send().await.unwrap()).await
+    }
+
+    /// `POST /auth/login`, whatever the outcome.
+    pub async fn try_login(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        self.anon(
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"email": email, "password": password})),
+            &[],
+        )
+        .await
+    }
+
+    /// `POST /auth/refresh`, whatever the outcome.
+    pub async fn try_refresh(&self, refresh_token: &str) -> (StatusCode, Value) {
+        let (status, body, _) = self
+            .anon(
+                Method::POST,
+                "/api/v1/auth/refresh",
+                Some(json!({"refresh_token": refresh_token})),
+                &[],
+            )
+            .await;
+        (status, body)
+    }
+
+    /// Creates a person with this email, the password `PASSWORD` and these access roles.
+    pub async fn person(&self, email: &str, roles: &[&str]) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/users",
+                &self.admin_token,
+                json!({"email": email, "display_name": email, "roles": roles, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a service account (no password) with these access roles.
+    pub async fn service_account(&self, email: &str, roles: &[&str]) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/users",
+                &self.admin_token,
+                json!({"email": email, "display_name": email, "kind": "service", "roles": roles}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    /// The user a token stands for (`GET /auth/me`).
+    pub async fn me(&self, token: &str) -> Value {
+        let (status, body) = self.get("/api/v1/auth/me", token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// The JWT signing secret the application generated in its data folder.
+    pub fn jwt_secret(&self) -> Vec<u8> {
+        let path = self.settings.server.data_dir.join("jwt_secret");
+        std::fs::read_to_string(path)
+            .expect("the generated JWT secret")
+            .trim()
+            .as_bytes()
+            .to_vec()
+    }
+
+    /// Runs a query whose single row has an integer column `n`.
+    pub async fn query_i64(&self, sql: &str) -> i64 {
+        let db = Database::connect(&self.db_url).await.unwrap();
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql.to_string(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        db.close().await.ok();
+        row.try_get::<i64>("", "n").unwrap()
+    }
+}
+
+/// Asserts an RFC 9457 problem response: status, code, media type and `instance`.
+pub fn assert_problem_at(
+    status: StatusCode,
+    body: &Value,
+    headers: &reqwest::header::HeaderMap,
+    expected: StatusCode,
+    code: &str,
+    path: &str,
+) {
+    assert_problem(status, body, expected, code);
+    assert_eq!(
+        headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "{expected} {body}"
+    );
+    assert_eq!(body["instance"], path, "{body}");
+}
