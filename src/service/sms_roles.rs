@@ -143,6 +143,18 @@ fn name_taken(err: sea_orm::DbErr) -> Error {
     }
 }
 
+fn fields(input: &SmsRoleInput) -> role::ActiveModel {
+    role::ActiveModel {
+        name_key: Set(input.name.to_lowercase()),
+        name: Set(input.name.clone()),
+        description: Set(input.description.clone()),
+        responsibilities: Set(to_json_text(&input.responsibilities)),
+        authorities: Set(to_json_text(&input.authorities)),
+        required_competences: Set(to_json_text(&input.required_competences)),
+        ..Default::default()
+    }
+}
+
 fn ensure_may_change(caller: &Caller) -> Result<(), DomainError> {
     caller.ensure(caller.principal.can_manage_sms(), "change SMS roles")
 }
@@ -164,15 +176,10 @@ pub async fn create(
     let id = new_id();
     role::ActiveModel {
         id: Set(id.clone()),
-        name_key: Set(input.name.to_lowercase()),
-        name: Set(input.name),
-        description: Set(input.description),
-        responsibilities: Set(to_json_text(&input.responsibilities)),
-        authorities: Set(to_json_text(&input.authorities)),
-        required_competences: Set(to_json_text(&input.required_competences)),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
+        ..fields(&input)
     }
     .insert(&tx)
     .await
@@ -213,15 +220,9 @@ pub async fn update(
     ensure_users_exist(&tx, &input.member_ids).await?;
     role::ActiveModel {
         id: Set(id.to_string()),
-        name_key: Set(input.name.to_lowercase()),
-        name: Set(input.name),
-        description: Set(input.description),
-        responsibilities: Set(to_json_text(&input.responsibilities)),
-        authorities: Set(to_json_text(&input.authorities)),
-        required_competences: Set(to_json_text(&input.required_competences)),
         version: Set(before.version + 1),
         updated_at: Set(now()),
-        ..Default::default()
+        ..fields(&input)
     }
     .update(&tx)
     .await
