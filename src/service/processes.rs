@@ -433,6 +433,8 @@ pub struct ProcessFilter {
     pub clause: Option<String>,
     pub owner_role_id: Option<String>,
     pub q: Option<String>,
+    pub review_due_from: Option<NaiveDate>,
+    pub review_due_to: Option<NaiveDate>,
 }
 
 pub async fn list(
@@ -445,6 +447,12 @@ pub async fn list(
     let mut select = row::Entity::find();
     if let Some(state) = filter.state {
         select = select.filter(row::Column::State.eq(state.as_str()));
+    }
+    if let Some(from) = filter.review_due_from {
+        select = select.filter(row::Column::ReviewDue.gte(from));
+    }
+    if let Some(to) = filter.review_due_to {
+        select = select.filter(row::Column::ReviewDue.lte(to));
     }
     if let Some(role_id) = filter.owner_role_id {
         select = select.filter(row::Column::OwnerRoleId.eq(role_id));

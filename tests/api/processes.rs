@@ -63,6 +63,21 @@ both!(create_get_list_and_filter, |app: TestApp| async move {
     assert_eq!(by_owner["items"].as_array().unwrap().len(), 1);
     let (_, by_text) = app.get("/api/v1/processes?q=incident", &viewer).await;
     assert_eq!(by_text["items"][0]["code"], "INC");
+    let (_, due) = app
+        .get(
+            "/api/v1/processes?review_due_from=2027-01-31&review_due_to=2027-01-31",
+            &viewer,
+        )
+        .await;
+    assert_eq!(due["items"].as_array().unwrap().len(), 1, "{due}");
+    let (_, not_due) = app
+        .get("/api/v1/processes?review_due_to=2027-01-30", &viewer)
+        .await;
+    assert_eq!(not_due["items"], json!([]));
+    let (status, _) = app
+        .get("/api/v1/processes?review_due_from=soon", &viewer)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, active) = app.get("/api/v1/processes?state=active", &viewer).await;
     assert_eq!(active["items"], json!([]));
     let (_, clause) = app.get("/api/v1/clauses/8.6.1", &viewer).await;

@@ -156,6 +156,10 @@ pub struct ProcessQuery {
     /// Text in the code, name or purpose.
     #[param(max_length = 200)]
     pub q: Option<String>,
+    /// Only processes whose review is due on or after this date.
+    pub review_due_from: Option<NaiveDate>,
+    /// Only processes whose review is due on or before this date.
+    pub review_due_to: Option<NaiveDate>,
     #[param(inline)]
     pub sort: Option<ProcessSort>,
 }
@@ -178,6 +182,8 @@ pub async fn list(
         clause: q.clause,
         owner_role_id: q.owner_role_id,
         q: q.q,
+        review_due_from: q.review_due_from,
+        review_due_to: q.review_due_to,
     };
     let page = processes::list(&state.db, &caller.0, filter, &request).await?;
     Ok(HttpResponse::Ok().json(ProcessList::from(page)))
