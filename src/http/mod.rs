@@ -1,6 +1,7 @@
 //! The HTTP layer: handlers (extract → service → response), problem documents, middleware
 //! and the OpenAPI document.
 
+pub mod csv;
 pub mod extract;
 pub mod handlers;
 pub mod middleware;

@@ -148,6 +148,9 @@ fn complete(doc: &mut Value) {
                 add_response(op, "415", "UnsupportedMediaType");
                 add_response(op, "422", "UnprocessableEntity");
             }
+            if has_query && method == "get" {
+                offer_csv(op);
+            }
             if has_query {
                 add_response(op, "400", "BadRequest");
                 add_response(op, "422", "UnprocessableEntity");
@@ -193,6 +196,18 @@ fn complete(doc: &mut Value) {
             }
         }
     }
+}
+
+/// Lists can also be read as CSV (`Accept: text/csv`).
+fn offer_csv(op: &mut Map<String, Value>) {
+    let ok = &mut op["responses"]["200"];
+    ok["content"]["text/csv"] = json!({
+        "schema": { "type": "string", "maxLength": 100_000_000, "description": "One row per item, a header row of field names" }
+    });
+    ok["headers"]["X-Next-Cursor"] = json!({
+        "description": "With CSV: the cursor of the next page, if there is one",
+        "schema": { "type": "string", "maxLength": 512 }
+    });
 }
 
 /// Success responses get a description and, for versioned resources, their `ETag` (and `Location` on 201).

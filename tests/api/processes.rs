@@ -459,3 +459,43 @@ impl IntoParts for (StatusCode, Value, reqwest::header::HeaderMap) {
         (self.0, self.1)
     }
 }
+
+both!(lists_export_as_csv, |app: TestApp| async move {
+    app.process("INC", None).await;
+    app.process("CHG", None).await;
+    let res = app
+        .request(
+            Method::GET,
+            "/api/v1/processes?limit=1&sort=code",
+            Some(&app.admin_token),
+        )
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let cursor = res.headers()["x-next-cursor"].to_str().unwrap().to_string();
+    let text = res.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("id,code,name,"), "{text}");
+    assert!(lines[1].contains(",CHG,Process CHG,"), "{text}");
+    let res = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/processes?limit=1&sort=code&cursor={cursor}"),
+            Some(&app.admin_token),
+        )
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("x-next-cursor").is_none());
+    assert!(res.text().await.unwrap().contains(",INC,"));
+});

@@ -1,13 +1,13 @@
 use actix_web::web::{Data, Query};
-use actix_web::{HttpResponse, get};
+use actix_web::{HttpRequest, HttpResponse, get};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::http::AppState;
 use crate::http::extract::Auth;
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
+use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::service::audit_trail::{self, AuditEntry, AuditFilter, ChainReport};
 
@@ -33,6 +33,7 @@ pub struct AuditQuery {
 #[utoipa::path(operation_id = "list_audit_trail", tag = "audit trail", params(PageQuery, AuditQuery), responses((status = 200, body = AuditEntryList)))]
 #[get("/audit-trail")]
 pub async fn list(
+    req: HttpRequest,
     state: Data<AppState>,
     caller: Auth,
     page: Query<PageQuery>,
@@ -47,7 +48,7 @@ pub async fn list(
         to: q.to,
     };
     let page = audit_trail::list(&state.db, &caller.0, filter, &page.request(None)?).await?;
-    Ok(HttpResponse::Ok().json(AuditEntryList::from(page)))
+    Ok(csv::list_response(&req, &AuditEntryList::from(page)))
 }
 
 /// Check the hash chain of the whole audit trail (admin, auditor).

@@ -1,12 +1,12 @@
 use actix_web::web::{Data, Path, Query};
-use actix_web::{HttpResponse, get};
+use actix_web::{HttpRequest, HttpResponse, get};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::http::AppState;
 use crate::http::extract::Auth;
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
+use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::service::clauses::{self, Clause, ClauseFilter};
 
@@ -29,6 +29,7 @@ pub struct ClauseQuery {
 #[utoipa::path(operation_id = "list_clauses", tag = "clauses", params(PageQuery, ClauseQuery), responses((status = 200, body = ClauseList)))]
 #[get("/clauses")]
 pub async fn list(
+    req: HttpRequest,
     state: Data<AppState>,
     caller: Auth,
     page: Query<PageQuery>,
@@ -41,7 +42,7 @@ pub async fn list(
         q: query.q,
     };
     let page = clauses::list(&state.db, &caller.0, filter, &page.request(None)?).await?;
-    Ok(HttpResponse::Ok().json(ClauseList::from(page)))
+    Ok(csv::list_response(&req, &ClauseList::from(page)))
 }
 
 /// One clause, its sub-clauses and what in the SMS refers to it.

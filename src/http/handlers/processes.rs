@@ -1,15 +1,15 @@
 use actix_web::web::{Data, Path, Query};
-use actix_web::{HttpResponse, delete, get, patch, post, put};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::process::{ProcessAction, ProcessInput, ProcessState, Raci, RaciAssignment};
-use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
 use crate::http::patch::{self, MergePatch};
 use crate::http::problem::ApiError;
+use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::service::check_version;
 use crate::service::processes::{self, Process, ProcessFilter};
@@ -170,6 +170,7 @@ const ID: &str = "The process's id";
 #[utoipa::path(operation_id = "list_processes", tag = "processes", params(PageQuery, ProcessQuery), responses((status = 200, body = ProcessList)))]
 #[get("/processes")]
 pub async fn list(
+    req: HttpRequest,
     state: Data<AppState>,
     caller: Auth,
     page: Query<PageQuery>,
@@ -186,7 +187,7 @@ pub async fn list(
         review_due_to: q.review_due_to,
     };
     let page = processes::list(&state.db, &caller.0, filter, &request).await?;
-    Ok(HttpResponse::Ok().json(ProcessList::from(page)))
+    Ok(csv::list_response(&req, &ProcessList::from(page)))
 }
 
 /// Create a process in `draft` (manager).

@@ -1,14 +1,14 @@
 use actix_web::web::{Data, Path, Query};
-use actix_web::{HttpResponse, delete, get, patch, post};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::sms_role::SmsRoleInput;
-use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
 use crate::http::patch::{self, MergePatch};
 use crate::http::problem::ApiError;
+use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::service::check_version;
 use crate::service::sms_roles::{self, SmsRole, SmsRoleFilter};
@@ -112,6 +112,7 @@ const ID: &str = "The SMS role's id";
 #[utoipa::path(operation_id = "list_roles", tag = "sms roles", params(PageQuery, SmsRoleQuery), responses((status = 200, body = SmsRoleList)))]
 #[get("/roles")]
 pub async fn list(
+    req: HttpRequest,
     state: Data<AppState>,
     caller: Auth,
     page: Query<PageQuery>,
@@ -129,7 +130,7 @@ pub async fn list(
         &request,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(SmsRoleList::from(page)))
+    Ok(csv::list_response(&req, &SmsRoleList::from(page)))
 }
 
 /// Create an SMS role (manager).

@@ -1,16 +1,16 @@
 use actix_web::web::{Data, Path, Query};
-use actix_web::{HttpResponse, delete, get, patch, post};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::access::AccessRole;
 use crate::domain::user::{NewUser, UserKind};
-use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
 use crate::http::patch::{self, MergePatch};
 use crate::http::problem::ApiError;
+use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::service::check_version;
 use crate::service::users::{self, ApiKey, NewApiKey, User, UserChanges, UserFilter};
@@ -109,6 +109,7 @@ const ID: &str = "The user's id";
 #[utoipa::path(operation_id = "list_users", tag = "users", params(PageQuery, UserQuery), responses((status = 200, body = UserList)))]
 #[get("/users")]
 pub async fn list(
+    req: HttpRequest,
     state: Data<AppState>,
     caller: Auth,
     page: Query<PageQuery>,
@@ -122,9 +123,10 @@ pub async fn list(
         active: q.active,
         role: q.role,
     };
-    Ok(HttpResponse::Ok().json(UserList::from(
-        users::list(&state.db, &caller.0, filter, &request).await?,
-    )))
+    Ok(csv::list_response(
+        &req,
+        &UserList::from(users::list(&state.db, &caller.0, filter, &request).await?),
+    ))
 }
 
 /// Create a user or service account (admin).
