@@ -80,6 +80,7 @@ fn cors(origins: &[String]) -> Cors {
             "retry-after",
             "x-request-id",
             "idempotent-replayed",
+            "x-next-cursor",
         ])
         .max_age(3600);
     if origins.iter().any(|o| o.as_str() == "*") {
