@@ -318,11 +318,22 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, token: &str) -> Resul
     let Some(owner) = owner.filter(|u| u.active) else {
         return Err(Error::Unauthenticated("account inactive"));
     };
-    refresh_token::Entity::update_many()
+    // Spends the token only if nobody else did meanwhile: on PostgreSQL a concurrent
+    // refresh with the same token waits for this row and then finds it used.
+    let spent = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now()))
         .filter(refresh_token::Column::Id.eq(row.id.clone()))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(&tx)
         .await?;
+    if spent.rows_affected == 0 {
+        revoke_family(&tx, &row.family_id).await?;
+        tx.commit().await?;
+        return Err(Error::Unauthenticated(
+            "refresh token reused; its family is revoked",
+        ));
+    }
     let pair = issue_pair(auth, &tx, &owner, row.family_id).await?;
     tx.commit().await?;
     Ok(pair)

@@ -463,3 +463,27 @@ both!(
         assert_eq!(status, StatusCode::OK);
     }
 );
+
+both!(
+    concurrent_refreshes_of_one_token_succeed_once,
+    |app: TestApp| async move {
+        app.person("ann@example.com", &["viewer"]).await;
+        for round in 0..5 {
+            let (status, pair, _) = app.try_login("ann@example.com", PASSWORD).await;
+            assert_eq!(status, StatusCode::OK, "{pair}");
+            let refresh = pair["refresh_token"].as_str().unwrap().to_string();
+            let attempts = (0..8).map(|_| app.try_refresh(&refresh));
+            let results = futures_util::future::join_all(attempts).await;
+            let ok = results
+                .iter()
+                .filter(|(status, _)| *status == StatusCode::OK)
+                .count();
+            assert_eq!(ok, 1, "round {round}: {results:?}");
+            for (status, body) in &results {
+                if *status != StatusCode::OK {
+                    assert_problem(*status, body, StatusCode::UNAUTHORIZED, "unauthorized");
+                }
+            }
+        }
+    }
+);
