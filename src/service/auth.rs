@@ -2,19 +2,24 @@
 //! API keys for service accounts, and login throttling kept in the database (so it holds
 //! across replicas).
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm as JwtAlgorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::{Expr, ExprTrait as _};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, Set, Statement,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 use utoipa::ToSchema;
 
 use super::{begin_write, new_id, now};
@@ -116,24 +121,49 @@ fn argon2() -> Argon2<'static> {
     )
 }
 
+/// Bounds the argon2 work running at once (each check takes ~19 MiB and a core), so a burst
+/// of logins queues instead of exhausting memory and the blocking thread pool.
+fn argon2_permits() -> &'static Arc<Semaphore> {
+    static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Arc::new(Semaphore::new(cores))
+    })
+}
+
+/// Runs argon2 work on the blocking pool once a permit is free. The permit moves into the
+/// task, so it is held until the work ends even when the request is abandoned.
+async fn run_argon2<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let permit = argon2_permits()
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| Error::Internal(format!("argon2 permits: {e}")))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))
+}
+
 /// Hashes a password off the async workers.
 pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
+    run_argon2(move || {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
         argon2()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| Error::Internal(format!("hashing a password: {e}")))
     })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))?
+    .await?
 }
 
 /// Checks a password off the async workers. With no stored hash it checks against a dummy,
 /// so an unknown account takes as long as a wrong password.
 async fn verify_password(password: String, stored: Option<String>) -> Result<bool> {
-    tokio::task::spawn_blocking(move || {
-        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    run_argon2(move || {
+        static DUMMY: OnceLock<String> = OnceLock::new();
         let dummy = DUMMY.get_or_init(|| {
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
             argon2()
@@ -149,7 +179,6 @@ async fn verify_password(password: String, stored: Option<String>) -> Result<boo
         argon2().verify_password(password.as_bytes(), &hash).is_ok() && known
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -200,65 +229,100 @@ async fn issue_pair<C: sea_orm::ConnectionTrait>(
     })
 }
 
-/// Refuses when too many failures were recorded for `key` in the current window.
-async fn check_throttle(db: &DatabaseConnection, auth: &Auth, key: &str, max: u32) -> Result<()> {
-    let Some(row) = login_failure::Entity::find_by_id(key.to_string())
-        .one(db)
-        .await?
-    else {
-        return Ok(());
+/// The throttle key of an account: fixed length whatever the email, so it fits the column.
+fn account_key(normalized_email: &str) -> String {
+    format!("account:{}", sha256_hex(normalized_email))
+}
+
+/// Counts one login attempt against `key` in a single statement (so concurrent attempts
+/// cannot all slip under the limit) and returns the attempts in the current window and the
+/// window's start. An expired window starts over.
+async fn count_attempt(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<(u32, DateTime<Utc>)> {
+    let cutoff = now - Duration::seconds(auth.login_window_secs as i64);
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => COUNT_ATTEMPT_SQL
+            .replacen('?', "$1", 1)
+            .replacen('?', "$2", 1)
+            .replacen('?', "$3", 1)
+            .replacen('?', "$4", 1),
+        _ => COUNT_ATTEMPT_SQL.to_string(),
     };
-    let window_end = row.window_start + Duration::seconds(auth.login_window_secs as i64);
-    let now = now();
-    if row.failures as u32 >= max && window_end > now {
-        let retry_after_secs = std::cmp::max((window_end - now).num_seconds(), 1) as u64;
-        return Err(Error::RateLimited { retry_after_secs });
-    }
-    Ok(())
+    let statement = Statement::from_sql_and_values(
+        backend,
+        sql,
+        [key.into(), now.into(), cutoff.into(), cutoff.into()],
+    );
+    let row = db
+        .query_one_raw(statement)
+        .await?
+        .ok_or_else(|| Error::Internal("counting a login attempt returned no row".into()))?;
+    let failures: i32 = row.try_get("", "failures")?;
+    let window_start: DateTime<Utc> = row.try_get("", "window_start")?;
+    Ok((u32::try_from(failures).unwrap_or(0), window_start))
 }
 
-async fn record_failure(db: &DatabaseConnection, auth: &Auth, key: &str) -> Result<()> {
-    let now = now();
-    let window_start = now - Duration::seconds(auth.login_window_secs as i64);
-    let row = login_failure::Entity::find_by_id(key.to_string())
-        .one(db)
+/// Placeholders: key, now, window cutoff, window cutoff.
+const COUNT_ATTEMPT_SQL: &str = "INSERT INTO login_failures (key, window_start, failures) \
+     VALUES (?, ?, 1) \
+     ON CONFLICT (key) DO UPDATE SET \
+     failures = CASE WHEN login_failures.window_start > ? \
+         THEN login_failures.failures + 1 ELSE 1 END, \
+     window_start = CASE WHEN login_failures.window_start > ? \
+         THEN login_failures.window_start ELSE excluded.window_start END \
+     RETURNING failures, window_start";
+
+/// Deletes expired throttle rows, at most once a minute per process, so attempts on
+/// unknown emails do not grow the table for ever.
+async fn purge_expired_attempts(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    static LAST_PURGE: AtomicI64 = AtomicI64::new(i64::MIN);
+    let last = LAST_PURGE.load(Ordering::Relaxed);
+    let due = last == i64::MIN || now.timestamp() - last >= 60;
+    if !due
+        || LAST_PURGE
+            .compare_exchange(last, now.timestamp(), Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return Ok(());
+    }
+    let cutoff = now - Duration::seconds(auth.login_window_secs as i64);
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::WindowStart.lt(cutoff))
+        .exec(db)
         .await?;
-    match row {
-        Some(r) if r.window_start > window_start => {
-            login_failure::Entity::update_many()
-                .col_expr(
-                    login_failure::Column::Failures,
-                    Expr::col(login_failure::Column::Failures).add(1),
-                )
-                .filter(login_failure::Column::Key.eq(key))
-                .exec(db)
-                .await?;
-        }
-        _ => {
-            login_failure::Entity::insert(login_failure::ActiveModel {
-                key: Set(key.to_string()),
-                window_start: Set(now),
-                failures: Set(1),
-            })
-            .on_conflict(
-                OnConflict::column(login_failure::Column::Key)
-                    .update_columns([
-                        login_failure::Column::WindowStart,
-                        login_failure::Column::Failures,
-                    ])
-                    .to_owned(),
-            )
-            .exec(db)
-            .await?;
-        }
-    }
     Ok(())
 }
 
-use sea_orm::sea_query::ExprTrait as _;
+/// 429 when `count` attempts exceed `max`; Retry-After is the end of the window.
+fn refuse_over_limit(
+    auth: &Auth,
+    (count, window_start): (u32, DateTime<Utc>),
+    max: u32,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if count <= max {
+        return Ok(());
+    }
+    let window_end = window_start + Duration::seconds(auth.login_window_secs as i64);
+    let retry_after_secs = std::cmp::max((window_end - now).num_seconds(), 1) as u64;
+    Err(Error::RateLimited { retry_after_secs })
+}
 
 /// Password login. Unknown account, wrong password, inactive account and service account
 /// all get the same answer.
+///
+/// Every attempt is counted before the password is checked, per account and per client
+/// address; over either limit the answer is 429 and the password is not looked at. A
+/// successful login clears the account's count and gives its attempt back to the address.
 pub async fn login(
     db: &DatabaseConnection,
     auth: &Auth,
@@ -267,10 +331,14 @@ pub async fn login(
     client_addr: &str,
 ) -> Result<TokenPair> {
     let email = email.trim().to_lowercase();
-    let account_key = format!("account:{email}");
+    let account_key = account_key(&email);
     let address_key = format!("address:{client_addr}");
-    check_throttle(db, auth, &account_key, auth.max_failures_per_account).await?;
-    check_throttle(db, auth, &address_key, auth.max_failures_per_address).await?;
+    let now = now();
+    purge_expired_attempts(db, auth, now).await?;
+    let by_account = count_attempt(db, auth, &account_key, now).await?;
+    let by_address = count_attempt(db, auth, &address_key, now).await?;
+    refuse_over_limit(auth, by_account, auth.max_failures_per_account, now)?;
+    refuse_over_limit(auth, by_address, auth.max_failures_per_address, now)?;
     let found = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(db)
@@ -279,13 +347,18 @@ pub async fn login(
     let password_ok = verify_password(password.to_string(), stored_hash).await?;
     let user = match found {
         Some(u) if password_ok && u.active && u.kind == UserKind::Person.as_str() => u,
-        _ => {
-            record_failure(db, auth, &account_key).await?;
-            record_failure(db, auth, &address_key).await?;
-            return Err(Error::Unauthenticated("login failed"));
-        }
+        _ => return Err(Error::Unauthenticated("login failed")),
     };
     login_failure::Entity::delete_by_id(account_key)
+        .exec(db)
+        .await?;
+    login_failure::Entity::update_many()
+        .col_expr(
+            login_failure::Column::Failures,
+            Expr::col(login_failure::Column::Failures).sub(1),
+        )
+        .filter(login_failure::Column::Key.eq(address_key))
+        .filter(login_failure::Column::Failures.gt(0))
         .exec(db)
         .await?;
     issue_pair(auth, db, &user, new_id()).await

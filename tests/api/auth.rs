@@ -487,3 +487,61 @@ both!(
         }
     }
 );
+
+both!(
+    concurrent_wrong_passwords_cannot_pass_the_account_limit,
+    |app: TestApp| async move {
+        app.person("ann@example.com", &["viewer"]).await;
+        let attempts = (0..30).map(|_| app.try_login("ann@example.com", "wrong-password-here"));
+        let results = futures_util::future::join_all(attempts).await;
+        let unauthorized = results
+            .iter()
+            .filter(|(status, _, _)| *status == StatusCode::UNAUTHORIZED)
+            .count();
+        assert!(
+            unauthorized <= 5,
+            "{unauthorized} wrong passwords were checked"
+        );
+        for (status, body, headers) in &results {
+            if *status != StatusCode::UNAUTHORIZED {
+                assert_problem(*status, body, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+                retry_after(headers);
+            }
+        }
+        // Still locked for the right password too.
+        let (status, body, _) = app.try_login("ann@example.com", PASSWORD).await;
+        assert_problem(status, &body, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    }
+);
+
+both!(
+    a_very_long_email_is_an_ordinary_failed_login,
+    |app: TestApp| async move {
+        let email = format!("{}@example.com", "a".repeat(388));
+        assert_eq!(email.len(), 400);
+        let (status, body, _) = app.try_login(&email, "wrong-password-here").await;
+        assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+        let (status, body, _) = app.try_login(&email.to_uppercase(), PASSWORD).await;
+        assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+);
+
+both!(
+    successful_logins_do_not_use_up_the_address_budget,
+    |app: TestApp| async move {
+        app.person("ann@example.com", &["viewer"]).await;
+        for _ in 0..25 {
+            let (status, body, _) = app.try_login("ann@example.com", PASSWORD).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        // Failures still count after them.
+        for i in 0..20 {
+            let (status, _, _) = app
+                .try_login(&format!("ghost{i}@example.com"), "wrong-password-here")
+                .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}");
+        }
+        let (status, body, _) = app.try_login("ann@example.com", PASSWORD).await;
+        assert_problem(status, &body, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    }
+);
