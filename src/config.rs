@@ -135,6 +135,9 @@ format = "plain"
 level = "info"
 "#;
 
+/// Settings given in the environment as comma-separated lists.
+const LIST_KEYS: &[&str] = &["cors.allowed_origins"];
+
 impl Settings {
     /// Loads the settings from the defaults, the file named by `ITSMS_CONFIG` and the environment.
     pub fn load() -> anyhow::Result<Self> {
@@ -157,19 +160,37 @@ impl Settings {
             }
             builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
         }
-        let env: config::Map<String, String> = env
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("ITSMS__"))
-            .collect();
+        // Values stay text (numbers and booleans are converted when deserialized), so a
+        // string setting such as a password keeps leading zeros; list settings are split
+        // on commas here.
+        let mut env_values = config::Map::new();
+        let mut env_lists = Vec::new();
+        for (name, value) in env.into_iter().filter(|(k, _)| k.starts_with("ITSMS__")) {
+            let key = name["ITSMS__".len()..].to_lowercase().replace("__", ".");
+            if LIST_KEYS.contains(&key.as_str()) {
+                let items: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                env_lists.push((key, items));
+            } else {
+                env_values.insert(name, value);
+            }
+        }
         builder = builder.add_source(
             config::Environment::with_prefix("ITSMS")
                 .prefix_separator("__")
                 .separator("__")
-                .try_parsing(true)
-                .list_separator(",")
-                .with_list_parse_key("cors.allowed_origins")
-                .source(Some(env)),
+                .try_parsing(false)
+                .source(Some(env_values)),
         );
+        for (key, items) in env_lists {
+            builder = builder
+                .set_override(&key, items)
+                .with_context(|| format!("reading {key} from the environment"))?;
+        }
         let settings: Settings = builder
             .build()
             .context("reading configuration")?
@@ -267,6 +288,44 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("port"), "{err}");
+    }
+
+    #[test]
+    fn string_settings_keep_their_exact_text() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("ITSMS__BOOTSTRAP__ADMIN_PASSWORD", "0123456789012"),
+                ("ITSMS__AUTH__ISSUER", "true"),
+                ("ITSMS__AUTH__AUDIENCE", "1e3"),
+                ("ITSMS__SERVER__WORKERS", "04"),
+                ("ITSMS__SERVER__MODE", "development"),
+                ("ITSMS__AUTH__LOGIN_WINDOW_SECS", "60"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.bootstrap.admin_password, "0123456789012");
+        assert_eq!(s.auth.issuer, "true");
+        assert_eq!(s.auth.audience, "1e3");
+        assert_eq!(s.server.workers, 4);
+        assert_eq!(s.server.mode, Mode::Development);
+        assert_eq!(s.auth.login_window_secs, 60);
+    }
+
+    #[test]
+    fn list_settings_split_on_commas() {
+        let s = Settings::load_from(
+            None,
+            env(&[(
+                "ITSMS__CORS__ALLOWED_ORIGINS",
+                "https://a.example, https://b.example,",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.cors.allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
     }
 
     #[test]
