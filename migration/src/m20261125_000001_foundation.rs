@@ -113,7 +113,8 @@ fn tables() -> Vec<TableCreateStatement> {
             .table("sms_roles")
             .col(id())
             .col(string_len("name", 120))
-            .col(string_len("name_key", 120).unique_key())
+            // Lower-casing can lengthen a name (İ → i̇), so the key has no length limit.
+            .col(text("name_key").unique_key())
             .col(text_null("description"))
             .col(text("responsibilities"))
             .col(text("authorities"))

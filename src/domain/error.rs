@@ -20,8 +20,8 @@ pub enum DomainError {
     Precondition { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
-    #[error("the resource was changed by someone else (version {current})")]
-    VersionMismatch { current: i64 },
+    #[error("the resource was changed by someone else; read it again")]
+    VersionMismatch,
 }
 
 impl DomainError {

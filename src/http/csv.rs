@@ -9,7 +9,9 @@ use serde_json::Value;
 /// the `X-Next-Cursor` header, since CSV has no room for it.
 pub fn list_response<T: Serialize>(req: &HttpRequest, list: &T) -> HttpResponse {
     if !wants_csv(req) {
-        return HttpResponse::Ok().json(list);
+        return HttpResponse::Ok()
+            .insert_header((header::VARY, "Accept"))
+            .json(list);
     }
     let document = serde_json::to_value(list).expect("lists serialize");
     let items = document["items"]
@@ -17,7 +19,9 @@ pub fn list_response<T: Serialize>(req: &HttpRequest, list: &T) -> HttpResponse 
         .map(Vec::as_slice)
         .unwrap_or_default();
     let mut response = HttpResponse::Ok();
-    response.content_type("text/csv; charset=utf-8");
+    response
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::VARY, "Accept"));
     if let Some(cursor) = document["next_cursor"].as_str() {
         response.insert_header(("x-next-cursor", cursor));
     }
@@ -28,7 +32,16 @@ fn wants_csv(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.split(',').any(|t| t.trim().starts_with("text/csv")))
+        .is_some_and(|accept| accept.split(',').any(accepts_csv))
+}
+
+/// `text/csv` with a weight above zero.
+fn accepts_csv(range: &str) -> bool {
+    let mut parts = range.split(';').map(str::trim);
+    parts.next() == Some("text/csv")
+        && parts
+            .filter_map(|p| p.strip_prefix("q="))
+            .all(|q| q.parse::<f32>().is_ok_and(|q| q > 0.0))
 }
 
 /// The columns are the fields of the items, in the order they first appear.
@@ -99,6 +112,14 @@ mod tests {
             to_csv(&items),
             "code,name,clauses,owner,extra\r\nINC,\"Incident, major\",8.6.1; 8.6.2,,\r\nCHG,\"Say \"\"hi\"\"\",,x,1\r\n"
         );
+    }
+
+    #[test]
+    fn accept_weights() {
+        assert!(accepts_csv("text/csv"));
+        assert!(accepts_csv(" text/csv; q=0.5"));
+        assert!(!accepts_csv("text/csv;q=0"));
+        assert!(!accepts_csv("application/json"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! errors, `If-Match`, and response helpers for `ETag` and `Location`.
 
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
@@ -186,11 +187,66 @@ pub fn created<T: Serialize>(location: String, body: &T, version: i64) -> HttpRe
         .json(body)
 }
 
-/// The client's address, for login throttling (the peer address; no proxy headers are trusted).
+/// The client's address, for login throttling: the TCP peer, or, when the peer is one of
+/// `server.trusted_proxies`, what `X-Forwarded-For` says (see [`choose_client_addr`]).
 pub fn client_addr(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    let trusted = req
+        .app_data::<Data<AppState>>()
+        .map_or(&[][..], |state| state.trusted_proxies.as_slice());
+    // A value that is not text counts as an entry that is not an address.
+    let forwarded_for: Vec<&str> = req
+        .headers()
+        .get_all(X_FORWARDED_FOR)
+        .map(|v| v.to_str().unwrap_or(""))
+        .collect();
+    choose_client_addr(req.peer_addr().map(|a| a.ip()), &forwarded_for, trusted)
+        .map_or_else(|| "unknown".into(), |ip| ip.to_string())
+}
+
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// The client address from the TCP peer, the `X-Forwarded-For` header values (in order) and
+/// the trusted proxies. An untrusted peer is the client. Otherwise the entries are read from
+/// the right (the one the nearest proxy appended) and trusted proxies skipped: the first
+/// other address is the client. When an entry is not an address, or every entry is a
+/// trusted proxy, the last trusted hop is the client (the entries left of it could be
+/// anything the client sent).
+pub fn choose_client_addr(
+    peer: Option<IpAddr>,
+    forwarded_for: &[&str],
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?.to_canonical();
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let mut nearest = peer;
+    for entry in forwarded_for.iter().rev().flat_map(|v| v.rsplit(',')) {
+        let Some(ip) = parse_forwarded_entry(entry) else {
+            break;
+        };
+        if !trusted.contains(&ip) {
+            return Some(ip);
+        }
+        nearest = ip;
+    }
+    Some(nearest)
+}
+
+/// `192.0.2.1`, `2001:db8::1`, `[2001:db8::1]`, and either with a port.
+fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    let ip = entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            entry
+                .strip_prefix('[')
+                .and_then(|e| e.strip_suffix(']'))
+                .and_then(|e| e.parse::<IpAddr>().ok())
+        })?;
+    Some(ip.to_canonical())
 }
 
 #[cfg(test)]
@@ -240,5 +296,97 @@ mod tests {
         );
         assert_eq!(field_of(r#"{"name": "#).0, Code::MalformedJson);
         assert_eq!(field_of(r#"{"name": "a"} x"#).0, Code::MalformedJson);
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn client(peer: &str, forwarded_for: &[&str], trusted: &[&str]) -> String {
+        let trusted: Vec<IpAddr> = trusted.iter().map(|t| ip(t)).collect();
+        choose_client_addr(Some(ip(peer)), forwarded_for, &trusted)
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
+        assert_eq!(client("203.0.113.7", &[], &[]), "203.0.113.7");
+        assert_eq!(client("203.0.113.7", &["198.51.100.1"], &[]), "203.0.113.7");
+        assert_eq!(
+            client("203.0.113.7", &["198.51.100.1"], &["10.0.0.1"]),
+            "203.0.113.7"
+        );
+        assert_eq!(choose_client_addr(None, &["198.51.100.1"], &[]), None);
+    }
+
+    #[test]
+    fn a_trusted_peer_names_the_client_in_x_forwarded_for() {
+        let lb = &["10.0.0.1"];
+        assert_eq!(client("10.0.0.1", &["198.51.100.1"], lb), "198.51.100.1");
+        // The right-most entry is what the proxy saw; the ones left of it the client wrote.
+        assert_eq!(
+            client("10.0.0.1", &["1.1.1.1, 2.2.2.2, 198.51.100.1"], lb),
+            "198.51.100.1"
+        );
+        // Several header lines count as one list, in order.
+        assert_eq!(
+            client("10.0.0.1", &["1.1.1.1", "198.51.100.1"], lb),
+            "198.51.100.1"
+        );
+        // No header: the proxy itself.
+        assert_eq!(client("10.0.0.1", &[], lb), "10.0.0.1");
+    }
+
+    #[test]
+    fn trusted_proxies_in_the_chain_are_skipped() {
+        let proxies = &["10.0.0.1", "10.0.0.2", "2001:db8::10"];
+        assert_eq!(
+            client(
+                "10.0.0.1",
+                &["6.6.6.6, 198.51.100.1, 2001:db8::10, 10.0.0.2"],
+                proxies
+            ),
+            "198.51.100.1"
+        );
+        // Every entry trusted: the left-most of them.
+        assert_eq!(
+            client("10.0.0.1", &["10.0.0.2, 2001:db8::10"], proxies),
+            "10.0.0.2"
+        );
+    }
+
+    #[test]
+    fn entries_with_ports_brackets_or_mapped_addresses_are_read() {
+        let lb = &["10.0.0.1"];
+        assert_eq!(
+            client("10.0.0.1", &["198.51.100.1:4711"], lb),
+            "198.51.100.1"
+        );
+        assert_eq!(
+            client("10.0.0.1", &["[2001:db8::1]:443"], lb),
+            "2001:db8::1"
+        );
+        assert_eq!(client("10.0.0.1", &[" [2001:db8::1] "], lb), "2001:db8::1");
+        assert_eq!(
+            client("10.0.0.1", &["::ffff:198.51.100.1"], lb),
+            "198.51.100.1"
+        );
+        // The peer seen on a dual-stack socket.
+        assert_eq!(
+            client("::ffff:10.0.0.1", &["198.51.100.1"], lb),
+            "198.51.100.1"
+        );
+    }
+
+    #[test]
+    fn an_entry_that_is_not_an_address_ends_the_search() {
+        let proxies = &["10.0.0.1", "10.0.0.2"];
+        assert_eq!(
+            client("10.0.0.1", &["198.51.100.1, garbage, 10.0.0.2"], proxies),
+            "10.0.0.2"
+        );
+        assert_eq!(client("10.0.0.1", &["unknown"], proxies), "10.0.0.1");
+        assert_eq!(client("10.0.0.1", &["198.51.100.1,"], proxies), "10.0.0.1");
     }
 }

@@ -140,7 +140,11 @@ pub async fn metrics(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    // Only standard methods become labels, so odd requests cannot grow the series without bound.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_string(),
+        _ => "OTHER".to_string(),
+    };
     let metrics = req.app_data::<Data<Metrics>>().cloned();
     let res = next.call(req).await?.map_into_boxed_body();
     if let Some(metrics) = metrics {
@@ -220,6 +224,12 @@ pub async fn query_rules(
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
+/// Responses that carry secrets (tokens, a new API key) are never stored for replay: a
+/// retry of those runs again.
+pub fn is_replayable(path: &str) -> bool {
+    !path.starts_with("/api/v1/auth/") && !path.ends_with("/api-keys")
+}
+
 fn valid_key(key: &str) -> bool {
     (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
@@ -231,7 +241,7 @@ pub async fn idempotency(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let key = match req.headers().get(IDEMPOTENCY_KEY) {
-        Some(value) if req.method() == Method::POST => {
+        Some(value) if req.method() == Method::POST && is_replayable(req.path()) => {
             value.to_str().unwrap_or_default().to_string()
         }
         _ => return Ok(next.call(req).await?.map_into_boxed_body()),

@@ -11,6 +11,7 @@ pub mod patch;
 pub mod problem;
 pub mod route_table;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::http::header;
@@ -29,6 +30,8 @@ use problem::{ApiError, Code};
 pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: Arc<Auth>,
+    /// Proxies whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// Every documented route.

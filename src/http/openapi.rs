@@ -169,7 +169,7 @@ fn complete(doc: &mut Value) {
                 );
                 add_response(op, "412", "PreconditionFailed");
             }
-            if method == "post" && !public {
+            if method == "post" && !public && super::middleware::is_replayable(path) {
                 add_header_param(
                     op,
                     "Idempotency-Key",
@@ -206,7 +206,7 @@ fn offer_csv(op: &mut Map<String, Value>) {
     });
     ok["headers"]["X-Next-Cursor"] = json!({
         "description": "With CSV: the cursor of the next page, if there is one",
-        "schema": { "type": "string", "maxLength": 512 }
+        "schema": { "type": "string", "maxLength": 2048 }
     });
 }
 

@@ -13,7 +13,7 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
-    #[param(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
+    #[param(max_length = 2048, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
     /// Also count every matching item (`total`).
     pub include_total: Option<bool>,

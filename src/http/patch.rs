@@ -51,7 +51,13 @@ fn merge(target: &mut Value, patch: Value) {
             let map = target.as_object_mut().expect("just made an object");
             for (key, value) in fields {
                 if value.is_null() {
-                    map.remove(&key);
+                    // `null` clears: an optional field is removed, a list emptied.
+                    match map.get_mut(&key) {
+                        Some(Value::Array(items)) => items.clear(),
+                        _ => {
+                            map.remove(&key);
+                        }
+                    }
                 } else {
                     merge(map.entry(key).or_insert(Value::Null), value);
                 }
@@ -71,6 +77,9 @@ mod tests {
         let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}});
         merge(&mut doc, json!({"a": "z", "c": {"f": null}}));
         assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}}));
+        let mut doc = json!({"list": [1], "text": "x"});
+        merge(&mut doc, json!({"list": null, "text": null}));
+        assert_eq!(doc, json!({"list": []}));
         let mut doc = json!({"a": [1]});
         merge(&mut doc, json!({"a": [2, 3]}));
         assert_eq!(doc, json!({"a": [2, 3]}));

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::domain::DomainError;
 use crate::domain::validation::FieldError;
 use crate::error::Error;
+use crate::persistence::{is_foreign_key_violation, is_unique_violation};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -297,7 +298,7 @@ impl From<DomainError> for ApiError {
                 ApiError::field(Code::PreconditionMissing, field, message)
             }
             DomainError::Conflict(_) => ApiError::new(Code::Conflict, detail),
-            DomainError::VersionMismatch { .. } => ApiError::new(Code::PreconditionFailed, detail),
+            DomainError::VersionMismatch => ApiError::new(Code::PreconditionFailed, detail),
         }
     }
 }
@@ -317,6 +318,14 @@ impl From<Error> for ApiError {
                     format!("too many attempts; retry after {retry_after_secs} seconds"),
                 )
             },
+            // A race the service's own checks could not see: another request removed or
+            // took what this one refers to between the check and the write.
+            Error::Db(e) if is_foreign_key_violation(&e) || is_unique_violation(&e) => {
+                ApiError::new(
+                    Code::Conflict,
+                    "another change got there first (a referenced record was removed or a unique value taken); retry",
+                )
+            }
             Error::Db(e) => internal(&e),
             Error::Internal(e) => internal(&e),
         }

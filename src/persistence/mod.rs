@@ -6,11 +6,13 @@ pub mod page;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, EntityTrait, Set, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DbErr, EntityTrait, QueryFilter, Set, SqlErr,
+};
 
-use crate::domain::clause;
-
-pub use sea_orm::DatabaseConnection as Db;
+use crate::domain::{DomainError, clause};
+use crate::error::Error;
 
 /// Connects to SQLite or PostgreSQL. SQLite gets WAL, foreign keys and a busy timeout,
 /// which sqlx does not set by default.
@@ -63,6 +65,65 @@ pub async fn seed_clauses(db: &DatabaseConnection) -> Result<(), DbErr> {
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Writes `changes` only while the row is still at `version`, so of two concurrent writers
+/// one wins and the other gets `VersionMismatch` (this holds under PostgreSQL's READ
+/// COMMITTED too). `changes` sets the next version; `on_error` maps database errors.
+pub async fn update_versioned<A, C>(
+    conn: &C,
+    (id_column, id): (<A::Entity as EntityTrait>::Column, &str),
+    (version_column, version): (<A::Entity as EntityTrait>::Column, i64),
+    changes: A,
+    on_error: impl FnOnce(DbErr) -> Error,
+) -> Result<(), Error>
+where
+    A: ActiveModelTrait + Send,
+    C: ConnectionTrait,
+{
+    let result = <A::Entity as EntityTrait>::update_many()
+        .set(changes)
+        .filter(id_column.eq(id))
+        .filter(version_column.eq(version))
+        .exec(conn)
+        .await
+        .map_err(on_error)?;
+    if result.rows_affected == 0 {
+        return Err(DomainError::VersionMismatch.into());
+    }
+    Ok(())
+}
+
+/// Deletes the row only while it is still at `version`.
+pub async fn delete_versioned<E, C>(
+    conn: &C,
+    (id_column, id): (E::Column, &str),
+    (version_column, version): (E::Column, i64),
+) -> Result<(), Error>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let result = E::delete_many()
+        .filter(id_column.eq(id))
+        .filter(version_column.eq(version))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(DomainError::VersionMismatch.into());
+    }
+    Ok(())
+}
+
+/// A case-insensitive "contains" pattern for `LIKE` over a lower-cased column; `%`, `_` and
+/// `\` in the text match themselves.
+pub fn contains(text: &str) -> sea_orm::sea_query::LikeExpr {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')
 }
 
 pub fn is_unique_violation(err: &DbErr) -> bool {

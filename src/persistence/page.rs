@@ -5,8 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, Value,
+    ColumnTrait, ColumnType, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -115,9 +115,14 @@ where
                 )));
             }
         };
+        // The value must have the column's type: a forged cursor must not reach the database.
+        let numeric = matches!(
+            key.column.def().get_column_type(),
+            ColumnType::Integer | ColumnType::BigInteger | ColumnType::SmallInteger
+        );
         let value = match data.v {
-            serde_json::Value::String(s) => Value::from(s),
-            serde_json::Value::Number(n) if n.is_i64() => Value::from(n.as_i64()),
+            serde_json::Value::String(s) if !numeric => Value::from(s),
+            serde_json::Value::Number(n) if numeric && n.is_i64() => Value::from(n.as_i64()),
             _ => {
                 return Err(Error::Domain(cursor_error(
                     "is not a cursor this service issued",

@@ -242,36 +242,10 @@ pub struct ChainReport {
 }
 
 /// Walks the whole chain in order, a batch at a time.
+/// Walks the chain up to the head as it was when the check started, a batch at a time,
+/// so changes appended meanwhile do not disturb it.
 pub async fn verify(db: &DatabaseConnection) -> Result<ChainReport> {
     const BATCH: u64 = 1000;
-    let mut prev_hash = "0".repeat(64);
-    let mut expected_seq = 1;
-    let mut checked = 0;
-    loop {
-        let rows = Entity::find()
-            .filter(Column::Seq.gte(expected_seq))
-            .order_by_asc(Column::Seq)
-            .limit(BATCH)
-            .all(db)
-            .await?;
-        let done = (rows.len() as u64) < BATCH;
-        for row in rows {
-            if row.seq != expected_seq || row.prev_hash != prev_hash || hash_of(&row) != row.hash {
-                return Ok(ChainReport {
-                    valid: false,
-                    entries_checked: checked,
-                    first_broken_seq: Some(expected_seq),
-                    last_hash: None,
-                });
-            }
-            prev_hash = row.hash;
-            expected_seq += 1;
-            checked += 1;
-        }
-        if done {
-            break;
-        }
-    }
     let head = db
         .query_one(
             Query::select()
@@ -282,14 +256,36 @@ pub async fn verify(db: &DatabaseConnection) -> Result<ChainReport> {
         .ok_or_else(|| Error::Internal("the audit chain head row is missing".into()))?;
     let head_seq: i64 = head.try_get("", "seq")?;
     let head_hash: String = head.try_get("", "last_hash")?;
-    // Rows deleted from the end show as a head that is ahead of the rows.
-    if head_seq != checked || head_hash != prev_hash {
-        return Ok(ChainReport {
-            valid: false,
-            entries_checked: checked,
-            first_broken_seq: Some(checked + 1),
-            last_hash: None,
-        });
+    let broken = |checked: i64| ChainReport {
+        valid: false,
+        entries_checked: checked,
+        first_broken_seq: Some(checked + 1),
+        last_hash: None,
+    };
+    let mut prev_hash = "0".repeat(64);
+    let mut checked = 0;
+    while checked < head_seq {
+        let rows = Entity::find()
+            .filter(Column::Seq.gt(checked))
+            .filter(Column::Seq.lte(head_seq))
+            .order_by_asc(Column::Seq)
+            .limit(BATCH)
+            .all(db)
+            .await?;
+        if rows.is_empty() {
+            // Rows removed from the end: the head is ahead of them.
+            return Ok(broken(checked));
+        }
+        for row in rows {
+            if row.seq != checked + 1 || row.prev_hash != prev_hash || hash_of(&row) != row.hash {
+                return Ok(broken(checked));
+            }
+            prev_hash = row.hash;
+            checked += 1;
+        }
+    }
+    if head_hash != prev_hash {
+        return Ok(broken(checked.saturating_sub(1)));
     }
     Ok(ChainReport {
         valid: true,

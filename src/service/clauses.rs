@@ -78,17 +78,13 @@ pub struct ClauseFilter {
     pub q: Option<String>,
 }
 
-fn ensure_may_read(caller: &Caller) -> Result<(), DomainError> {
-    caller.ensure(caller.principal.can_read_sms(), "read the SMS")
-}
-
 pub async fn list(
     db: &DatabaseConnection,
     caller: &Caller,
     filter: ClauseFilter,
     request: &PageRequest,
 ) -> Result<Page<Clause>> {
-    ensure_may_read(caller)?;
+    caller.ensure_reads_sms()?;
     let mut select = row::Entity::find();
     if let Some(parent) = filter.parent {
         select = select.filter(row::Column::Parent.eq(parent));
@@ -97,7 +93,7 @@ pub async fn list(
         select = select.filter(row::Column::IsProcess.eq(is_process));
     }
     if let Some(q) = filter.q {
-        let pattern = format!("%{}%", q.to_lowercase());
+        let pattern = crate::persistence::contains(&q);
         select = select
             .filter(sea_orm::sea_query::Func::lower(Expr::col(row::Column::Title)).like(pattern));
     }
@@ -115,7 +111,7 @@ pub async fn list(
 }
 
 pub async fn get(db: &DatabaseConnection, caller: &Caller, number: &str) -> Result<Clause> {
-    ensure_may_read(caller)?;
+    caller.ensure_reads_sms()?;
     let m = row::Entity::find_by_id(number.to_string())
         .one(db)
         .await?

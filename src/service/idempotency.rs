@@ -36,8 +36,6 @@ pub async fn reserve(
 ) -> Result<Reservation> {
     let expired_before = now() - Duration::hours(RETENTION_HOURS);
     Entity::delete_many()
-        .filter(row::Column::UserId.eq(user_id))
-        .filter(row::Column::Key.eq(key))
         .filter(row::Column::CreatedAt.lt(expired_before))
         .exec(db)
         .await?;

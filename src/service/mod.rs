@@ -31,6 +31,11 @@ impl Caller {
         &self.principal.user_id
     }
 
+    /// Every access role reads the SMS; a user with none reads nothing.
+    pub fn ensure_reads_sms(&self) -> Result<(), DomainError> {
+        self.ensure(self.principal.can_read_sms(), "read the SMS")
+    }
+
     /// Refuses the caller unless `allowed`; `what` completes "you may not …".
     pub fn ensure(&self, allowed: bool, what: &str) -> Result<(), DomainError> {
         if allowed {
@@ -63,7 +68,7 @@ pub fn now() -> DateTime<Utc> {
 /// Fails with `VersionMismatch` when the client's `If-Match` version is stale.
 pub fn check_version(expected: Option<i64>, current: i64) -> Result<(), DomainError> {
     match expected {
-        Some(v) if v != current => Err(DomainError::VersionMismatch { current }),
+        Some(v) if v != current => Err(DomainError::VersionMismatch),
         _ => Ok(()),
     }
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -20,8 +20,8 @@ use crate::domain::process::{
 use crate::domain::workflow::{Relation, allowed_actions, decide};
 use crate::error::{Error, Result};
 use crate::persistence::entities::{process as row, process_clause, process_raci};
-use crate::persistence::is_unique_violation;
 use crate::persistence::page::{self, Page, PageRequest, SortKey};
+use crate::persistence::{delete_versioned, is_unique_violation, update_versioned};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RaciEntry {
@@ -156,10 +156,6 @@ fn ensure_may_change(caller: &Caller) -> Result<(), DomainError> {
     caller.ensure(caller.principal.can_manage_sms(), "change processes")
 }
 
-fn ensure_may_read(caller: &Caller) -> Result<(), DomainError> {
-    caller.ensure(caller.principal.can_read_sms(), "read the SMS")
-}
-
 async fn ensure_owner_role_exists<C: ConnectionTrait>(
     conn: &C,
     input: &ProcessInput,
@@ -256,7 +252,7 @@ pub async fn create(
 }
 
 pub async fn get(db: &DatabaseConnection, caller: &Caller, id: &str) -> Result<Process> {
-    ensure_may_read(caller)?;
+    caller.ensure_reads_sms()?;
     load(db, caller, id).await
 }
 
@@ -273,17 +269,26 @@ pub async fn update(
     let before = load(&tx, caller, id).await?;
     check_version(expected_version, before.version)?;
     process::ensure_editable(before.state)?;
+    if before.state == ProcessState::Active {
+        // An active process keeps what its approval required.
+        let raci = before.raci_assignments();
+        process::check_approval(input.owner_role_id.as_deref(), &input.clauses, &raci)?;
+    }
     ensure_owner_role_exists(&tx, &input).await?;
     let clauses = input.clauses.clone();
-    row::ActiveModel {
-        id: Set(id.to_string()),
+    let changes = row::ActiveModel {
         version: Set(before.version + 1),
         updated_at: Set(now()),
         ..fields(input)
-    }
-    .update(&tx)
-    .await
-    .map_err(code_taken)?;
+    };
+    update_versioned(
+        &tx,
+        (row::Column::Id, id),
+        (row::Column::Version, before.version),
+        changes,
+        code_taken,
+    )
+    .await?;
     write_clauses(&tx, id, &clauses).await?;
     finish_change(tx, caller, "update", before).await
 }
@@ -315,17 +320,19 @@ async fn bump_version<C: ConnectionTrait>(
     before: &Process,
     state: Option<ProcessState>,
 ) -> Result<()> {
-    let mut update = row::ActiveModel {
-        id: Set(before.id.clone()),
+    let mut changes = row::ActiveModel {
         version: Set(before.version + 1),
         updated_at: Set(now()),
         ..Default::default()
     };
     if let Some(state) = state {
-        update.state = Set(state.as_str().to_string());
+        changes.state = Set(state.as_str().to_string());
     }
-    update.update(conn).await?;
-    Ok(())
+    let (id, version) = (
+        (row::Column::Id, before.id.as_str()),
+        (row::Column::Version, before.version),
+    );
+    update_versioned(conn, id, version, changes, Error::from).await
 }
 
 pub async fn delete(
@@ -339,7 +346,12 @@ pub async fn delete(
     let before = load(&tx, caller, id).await?;
     check_version(expected_version, before.version)?;
     process::ensure_deletable(before.state)?;
-    row::Entity::delete_by_id(id.to_string()).exec(&tx).await?;
+    delete_versioned::<row::Entity, _>(
+        &tx,
+        (row::Column::Id, id),
+        (row::Column::Version, before.version),
+    )
+    .await?;
     audit_trail::record(
         &tx,
         Some(caller),
@@ -368,6 +380,13 @@ pub async fn set_raci(
     let before = load(&tx, caller, id).await?;
     check_version(expected_version, before.version)?;
     process::ensure_editable(before.state)?;
+    if before.state == ProcessState::Active {
+        process::check_approval(
+            before.owner_role_id.as_deref(),
+            &before.clauses,
+            &assignments,
+        )?;
+    }
     for (i, a) in assignments.iter().enumerate() {
         if !sms_roles::exists(&tx, &a.role_id).await? {
             return Err(DomainError::invalid(
@@ -405,9 +424,9 @@ pub async fn transition(
     expected_version: Option<i64>,
     action: ProcessAction,
 ) -> Result<Process> {
+    caller.ensure_reads_sms()?;
     let tx = begin_write(db).await?;
     let before = load(&tx, caller, id).await?;
-    ensure_may_read(caller)?;
     check_version(expected_version, before.version)?;
     let to = decide(
         WORKFLOW,
@@ -443,7 +462,7 @@ pub async fn list(
     filter: ProcessFilter,
     request: &PageRequest,
 ) -> Result<Page<Process>> {
-    ensure_may_read(caller)?;
+    caller.ensure_reads_sms()?;
     let mut select = row::Entity::find();
     if let Some(state) = filter.state {
         select = select.filter(row::Column::State.eq(state.as_str()));
@@ -466,7 +485,7 @@ pub async fn list(
         select = select.filter(row::Column::Id.in_subquery(with_clause));
     }
     if let Some(q) = filter.q {
-        let pattern = format!("%{}%", q.to_lowercase());
+        let pattern = crate::persistence::contains(&q);
         select = select.filter(
             Func::lower(Expr::col(row::Column::Name))
                 .like(pattern.clone())
@@ -513,12 +532,4 @@ pub async fn list(
         next_cursor: page.next_cursor,
         total: page.total,
     })
-}
-
-/// How many processes refer to a clause.
-pub async fn count_for_clause<C: ConnectionTrait>(conn: &C, clause: &str) -> Result<u64> {
-    Ok(process_clause::Entity::find()
-        .filter(process_clause::Column::Clause.eq(clause))
-        .count(conn)
-        .await?)
 }

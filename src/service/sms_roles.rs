@@ -20,7 +20,9 @@ use crate::persistence::entities::{
     process, process_raci, sms_role as role, sms_role_member as member, user,
 };
 use crate::persistence::page::{self, Page, PageRequest, SortKey};
-use crate::persistence::{from_json_text, is_unique_violation, to_json_text};
+use crate::persistence::{
+    delete_versioned, from_json_text, is_unique_violation, to_json_text, update_versioned,
+};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SmsRole {
@@ -159,10 +161,6 @@ fn ensure_may_change(caller: &Caller) -> Result<(), DomainError> {
     caller.ensure(caller.principal.can_manage_sms(), "change SMS roles")
 }
 
-fn ensure_may_read(caller: &Caller) -> Result<(), DomainError> {
-    caller.ensure(caller.principal.can_read_sms(), "read the SMS")
-}
-
 pub async fn create(
     db: &DatabaseConnection,
     caller: &Caller,
@@ -201,7 +199,7 @@ pub async fn create(
 }
 
 pub async fn get(db: &DatabaseConnection, caller: &Caller, id: &str) -> Result<SmsRole> {
-    ensure_may_read(caller)?;
+    caller.ensure_reads_sms()?;
     load(db, id).await
 }
 
@@ -218,15 +216,19 @@ pub async fn update(
     let before = load(&tx, id).await?;
     check_version(expected_version, before.version)?;
     ensure_users_exist(&tx, &input.member_ids).await?;
-    role::ActiveModel {
-        id: Set(id.to_string()),
+    let changes = role::ActiveModel {
         version: Set(before.version + 1),
         updated_at: Set(now()),
         ..fields(&input)
-    }
-    .update(&tx)
-    .await
-    .map_err(name_taken)?;
+    };
+    update_versioned(
+        &tx,
+        (role::Column::Id, id),
+        (role::Column::Version, before.version),
+        changes,
+        name_taken,
+    )
+    .await?;
     write_members(&tx, id, &input.member_ids).await?;
     let after = load(&tx, id).await?;
     audit_trail::record(
@@ -268,7 +270,12 @@ pub async fn delete(
         ))
         .into());
     }
-    role::Entity::delete_by_id(id.to_string()).exec(&tx).await?;
+    delete_versioned::<role::Entity, _>(
+        &tx,
+        (role::Column::Id, id),
+        (role::Column::Version, before.version),
+    )
+    .await?;
     audit_trail::record(
         &tx,
         Some(caller),
@@ -295,10 +302,10 @@ pub async fn list(
     filter: SmsRoleFilter,
     request: &PageRequest,
 ) -> Result<Page<SmsRole>> {
-    ensure_may_read(caller)?;
+    caller.ensure_reads_sms()?;
     let mut select = role::Entity::find();
     if let Some(q) = filter.q {
-        let pattern = format!("%{}%", q.to_lowercase());
+        let pattern = crate::persistence::contains(&q);
         select = select.filter(
             Expr::col(role::Column::NameKey)
                 .like(pattern.clone())

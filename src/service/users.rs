@@ -19,7 +19,7 @@ use crate::domain::validation::{Validator, dedup};
 use crate::error::{Error, Result};
 use crate::persistence::entities::{api_key, user as row};
 use crate::persistence::page::{self, Page, PageRequest, SortKey};
-use crate::persistence::{from_json_text, is_unique_violation, to_json_text};
+use crate::persistence::{from_json_text, is_unique_violation, to_json_text, update_versioned};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct User {
@@ -175,16 +175,21 @@ pub async fn update(
     let tx = begin_write(db).await?;
     let before = load(&tx, id).await?;
     check_version(expected_version, before.version)?;
-    row::ActiveModel {
-        id: Set(id.to_string()),
+    let update = row::ActiveModel {
         display_name: Set(display_name),
         roles: Set(to_json_text(&dedup(&changes.roles))),
         active: Set(changes.active),
         version: Set(before.version + 1),
         updated_at: Set(now()),
         ..Default::default()
-    }
-    .update(&tx)
+    };
+    update_versioned(
+        &tx,
+        (row::Column::Id, id),
+        (row::Column::Version, before.version),
+        update,
+        Error::from,
+    )
     .await?;
     if !changes.active {
         revoke_all_sessions(&tx, id).await?;
@@ -226,14 +231,19 @@ pub async fn set_password(
     let hash = hash_password(password).await?;
     let tx = begin_write(db).await?;
     let before = load(&tx, id).await?;
-    row::ActiveModel {
-        id: Set(id.to_string()),
+    let update = row::ActiveModel {
         password_hash: Set(Some(hash)),
         version: Set(before.version + 1),
         updated_at: Set(now()),
         ..Default::default()
-    }
-    .update(&tx)
+    };
+    update_versioned(
+        &tx,
+        (row::Column::Id, id),
+        (row::Column::Version, before.version),
+        update,
+        Error::from,
+    )
     .await?;
     revoke_all_sessions(&tx, id).await?;
     let (hidden, changed) = (
@@ -271,7 +281,7 @@ pub async fn list(
     ensure_admin(caller)?;
     let mut select = row::Entity::find();
     if let Some(q) = filter.q {
-        let pattern = format!("%{}%", q.to_lowercase());
+        let pattern = crate::persistence::contains(&q);
         select = select.filter(
             Expr::col(row::Column::Email)
                 .like(pattern.clone())

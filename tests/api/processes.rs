@@ -61,6 +61,16 @@ both!(create_get_list_and_filter, |app: TestApp| async move {
         .get(&format!("/api/v1/processes?owner_role_id={owner}"), &viewer)
         .await;
     assert_eq!(by_owner["items"].as_array().unwrap().len(), 1);
+    for wildcard in ["_", "%25", "%5C"] {
+        let (_, none) = app
+            .get(&format!("/api/v1/processes?q={wildcard}"), &viewer)
+            .await;
+        assert_eq!(
+            none["items"],
+            json!([]),
+            "LIKE wildcards match themselves: {wildcard}"
+        );
+    }
     let (_, by_text) = app.get("/api/v1/processes?q=incident", &viewer).await;
     assert_eq!(by_text["items"][0]["code"], "INC");
     let (_, due) = app
@@ -498,4 +508,104 @@ both!(lists_export_as_csv, |app: TestApp| async move {
         .unwrap();
     assert!(res.headers().get("x-next-cursor").is_none());
     assert!(res.text().await.unwrap().contains(",INC,"));
+});
+
+both!(
+    an_active_process_keeps_what_approval_needed,
+    |app: TestApp| async move {
+        let (_, id) = approvable(&app, "INC").await;
+        let path = format!("/api/v1/processes/{id}");
+        app.post(
+            &format!("{path}/transitions"),
+            &app.admin_token,
+            json!({"action": "approve"}),
+        )
+        .await;
+        for patch in [
+            json!({"owner_role_id": null}),
+            json!({"clauses": null}),
+            json!({"clauses": []}),
+        ] {
+            let (status, body) = app.patch(&path, &app.admin_token, patch).await;
+            assert_problem(
+                status,
+                &body,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "precondition_missing",
+            );
+        }
+        let (status, body) = app
+            .call(
+                Method::PUT,
+                &format!("{path}/raci"),
+                &app.admin_token,
+                Some(json!({"assignments": []})),
+            )
+            .await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "precondition_missing",
+        );
+        let (status, body) = app
+            .patch(
+                &path,
+                &app.admin_token,
+                json!({"name": "Incident management"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+);
+
+both!(
+    null_clears_a_list_in_a_merge_patch,
+    |app: TestApp| async move {
+        let id = app.process("INC", None).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, body) = app
+            .patch(
+                &format!("/api/v1/processes/{id}"),
+                &app.admin_token,
+                json!({"clauses": null}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["clauses"], json!([]));
+    }
+);
+
+both!(forged_cursors_are_refused, |app: TestApp| async move {
+    use base64::Engine;
+    let forge = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let cases = [
+        (
+            "/api/v1/processes?sort=name&cursor=",
+            json!({"s": "name", "v": 5, "i": "x"}),
+        ),
+        (
+            "/api/v1/audit-trail?cursor=",
+            json!({"s": "seq", "v": "abc", "i": "x"}),
+        ),
+        (
+            "/api/v1/clauses?cursor=",
+            json!({"s": "clause", "v": "x", "i": "x"}),
+        ),
+    ];
+    for (path, cursor) in cases {
+        let (status, body) = app
+            .get(&format!("{path}{}", forge(cursor)), &app.admin_token)
+            .await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+    }
 });

@@ -104,8 +104,7 @@ pub struct ProcessPatch {
     #[schema(max_length = 10000)]
     description: Option<String>,
     #[schema(value_type = Vec<ClauseNumber>, max_items = 100)]
-    #[serde(default)]
-    clauses: Vec<String>,
+    clauses: Option<Vec<String>>,
     owner_role_id: Option<String>,
     review_due: Option<NaiveDate>,
 }

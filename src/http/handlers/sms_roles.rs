@@ -76,17 +76,13 @@ pub struct SmsRolePatch {
     #[schema(max_length = 2000)]
     description: Option<String>,
     #[schema(max_items = 50)]
-    #[serde(default)]
-    responsibilities: Vec<String>,
+    responsibilities: Option<Vec<String>>,
     #[schema(max_items = 50)]
-    #[serde(default)]
-    authorities: Vec<String>,
+    authorities: Option<Vec<String>>,
     #[schema(max_items = 50)]
-    #[serde(default)]
-    required_competences: Vec<String>,
+    required_competences: Option<Vec<String>>,
     #[schema(max_items = 200)]
-    #[serde(default)]
-    member_ids: Vec<String>,
+    member_ids: Option<Vec<String>>,
 }
 
 text_enum! {

@@ -61,8 +61,7 @@ pub struct UserPatch {
     #[serde(default)]
     display_name: String,
     #[schema(max_items = 5)]
-    #[serde(default)]
-    roles: Vec<AccessRole>,
+    roles: Option<Vec<AccessRole>>,
     #[serde(default)]
     active: bool,
 }
