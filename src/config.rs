@@ -1,5 +1,6 @@
 //! Typed settings: built-in defaults < TOML file named by `ITSMS_CONFIG` < `ITSMS__SECTION__KEY`.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -29,6 +30,9 @@ pub struct ServerSettings {
     /// Worker threads; 0 means one per core.
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    /// Addresses of reverse proxies / load balancers whose `X-Forwarded-For` is believed
+    /// when working out the client address (for login throttling). Empty: none.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -105,6 +109,7 @@ data_dir = "./data"
 mode = "development"
 workers = 0
 shutdown_timeout_secs = 30
+trusted_proxies = []
 
 [database]
 url = ""
@@ -136,7 +141,7 @@ level = "info"
 "#;
 
 /// Settings given in the environment as comma-separated lists.
-const LIST_KEYS: &[&str] = &["cors.allowed_origins"];
+const LIST_KEYS: &[&str] = &["cors.allowed_origins", "server.trusted_proxies"];
 
 impl Settings {
     /// Loads the settings from the defaults, the file named by `ITSMS_CONFIG` and the environment.
@@ -226,7 +231,24 @@ impl Settings {
         if let Err(e) = self.log.level.parse::<tracing_subscriber::EnvFilter>() {
             bail!("invalid configuration: log.level: {e}");
         }
+        for proxy in &self.server.trusted_proxies {
+            if proxy.trim().parse::<IpAddr>().is_err() {
+                bail!(
+                    "invalid configuration: server.trusted_proxies: `{proxy}` is not an IP address"
+                );
+            }
+        }
         Ok(())
+    }
+
+    /// The trusted proxies' addresses (validated at load), IPv4-mapped IPv6 as IPv4.
+    pub fn trusted_proxies(&self) -> Vec<IpAddr> {
+        self.server
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| p.trim().parse::<IpAddr>().ok())
+            .map(|ip| ip.to_canonical())
+            .collect()
     }
 
     pub fn mode_is_production(&self) -> bool {
@@ -316,16 +338,37 @@ mod tests {
     fn list_settings_split_on_commas() {
         let s = Settings::load_from(
             None,
-            env(&[(
-                "ITSMS__CORS__ALLOWED_ORIGINS",
-                "https://a.example, https://b.example,",
-            )]),
+            env(&[
+                ("ITSMS__CORS__ALLOWED_ORIGINS", "https://a.example"),
+                ("ITSMS__SERVER__TRUSTED_PROXIES", "10.0.0.1, ::1,"),
+            ]),
         )
         .unwrap();
+        assert_eq!(s.cors.allowed_origins, vec!["https://a.example"]);
+        assert_eq!(s.server.trusted_proxies, vec!["10.0.0.1", "::1"]);
         assert_eq!(
-            s.cors.allowed_origins,
-            vec!["https://a.example", "https://b.example"]
+            s.trusted_proxies(),
+            vec![
+                "10.0.0.1".parse::<IpAddr>().unwrap(),
+                "::1".parse::<IpAddr>().unwrap()
+            ]
         );
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert!(s.server.trusted_proxies.is_empty());
+        let s = Settings::load_from(None, env(&[("ITSMS__SERVER__TRUSTED_PROXIES", "")])).unwrap();
+        assert!(s.server.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn a_bad_trusted_proxy_names_the_key() {
+        let err = Settings::load_from(
+            None,
+            env(&[("ITSMS__SERVER__TRUSTED_PROXIES", "10.0.0.1,load-balancer")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("server.trusted_proxies"), "{err}");
+        assert!(err.contains("load-balancer"), "{err}");
     }
 
     #[test]

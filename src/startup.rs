@@ -39,6 +39,7 @@ impl Application {
         let state = Data::new(AppState {
             db,
             auth: Auth::new(&secret, &settings.auth),
+            trusted_proxies: settings.trusted_proxies(),
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .map_err(|e| {

@@ -1,5 +1,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use itsms::startup::Application;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -543,5 +544,110 @@ both!(
         }
         let (status, body, _) = app.try_login("ann@example.com", PASSWORD).await;
         assert_problem(status, &body, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    }
+);
+
+/// `POST /auth/login` at `base` with these `X-Forwarded-For` values; the status.
+async fn login_forwarded(
+    app: &TestApp,
+    base: &str,
+    email: &str,
+    password: &str,
+    forwarded_for: Option<&str>,
+) -> StatusCode {
+    let mut request = app
+        .client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}));
+    if let Some(value) = forwarded_for {
+        request = request.header("X-Forwarded-For", value);
+    }
+    request.send().await.unwrap().status()
+}
+
+both!(
+    x_forwarded_for_counts_only_from_trusted_proxies,
+    |app: TestApp| async move {
+        // No trusted proxies (the default): the header is ignored, so varying it does not
+        // get around the address limit.
+        for i in 0..20 {
+            let status = login_forwarded(
+                &app,
+                &app.base,
+                &format!("ghost{i}@example.com"),
+                "wrong-password-here",
+                Some(&format!("198.51.100.{i}")),
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}");
+        }
+        let status = login_forwarded(
+            &app,
+            &app.base,
+            ADMIN_EMAIL,
+            ADMIN_PASSWORD,
+            Some("198.51.100.99"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+
+        // A second instance on the same database that trusts the test client's address, as
+        // if it were the load balancer.
+        let mut settings = app.settings.clone();
+        settings.server.trusted_proxies = vec!["127.0.0.1".into()];
+        let behind_proxy = Application::build(settings).await.unwrap();
+        let base = format!("http://127.0.0.1:{}", behind_proxy.port());
+        tokio::spawn(behind_proxy.run_until_stopped());
+
+        // 127.0.0.1 itself is locked out, but the clients behind it are told apart.
+        assert_eq!(
+            login_forwarded(&app, &base, ADMIN_EMAIL, ADMIN_PASSWORD, None).await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            login_forwarded(
+                &app,
+                &base,
+                ADMIN_EMAIL,
+                ADMIN_PASSWORD,
+                Some("198.51.100.1")
+            )
+            .await,
+            StatusCode::OK
+        );
+        // What the client wrote left of the proxy's entry does not count.
+        for i in 0..20 {
+            let status = login_forwarded(
+                &app,
+                &base,
+                &format!("ghost{i}@example.com"),
+                "wrong-password-here",
+                Some(&format!("203.0.113.{i}, 198.51.100.2")),
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}");
+        }
+        assert_eq!(
+            login_forwarded(
+                &app,
+                &base,
+                ADMIN_EMAIL,
+                ADMIN_PASSWORD,
+                Some("198.51.100.2")
+            )
+            .await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            login_forwarded(
+                &app,
+                &base,
+                ADMIN_EMAIL,
+                ADMIN_PASSWORD,
+                Some("198.51.100.2, 198.51.100.3")
+            )
+            .await,
+            StatusCode::OK
+        );
     }
 );
