@@ -82,29 +82,52 @@ pub fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     }
     let path = settings.server.data_dir.join("jwt_secret");
     if path.exists() {
-        let secret = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let secret = secret.trim();
-        anyhow::ensure!(
-            secret.len() >= 32,
-            "{} holds a secret shorter than 32 bytes",
-            path.display()
-        );
-        return Ok(secret.as_bytes().to_vec());
+        return read_secret(&path);
     }
     write_secret(&path)
 }
 
+fn read_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let secret =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let secret = secret.trim();
+    anyhow::ensure!(
+        secret.len() >= 32,
+        "{} holds a secret shorter than 32 bytes",
+        path.display()
+    );
+    Ok(secret.as_bytes().to_vec())
+}
+
+/// Creates the secret file, readable by the owner only from the moment it exists, and never
+/// over an existing one: if another process created it first, its secret is used.
 fn write_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write;
+
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let secret = random_secret();
-    std::fs::write(path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return read_secret(path),
+        Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+    };
+    let secret = random_secret();
+    if let Err(e) = file
+        .write_all(secret.as_bytes())
+        .and_then(|()| file.sync_all())
+    {
+        drop(file);
+        // Leave no half-written secret behind for the next start.
+        let _ = std::fs::remove_file(path);
+        return Err(e).with_context(|| format!("writing {}", path.display()));
     }
     Ok(secret.into_bytes())
 }
@@ -121,5 +144,30 @@ mod tests {
             super::redact("sqlite://./data/x.db"),
             "sqlite://./data/x.db"
         );
+    }
+
+    #[test]
+    fn the_secret_file_is_private_and_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join("jwt_secret");
+        let secret = super::write_secret(&path).unwrap();
+        assert!(secret.len() >= 32);
+        assert_eq!(std::fs::read(&path).unwrap(), secret);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+    }
+
+    #[test]
+    fn an_existing_secret_file_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwt_secret");
+        let existing = "a-secret-another-replica-wrote-0123456789";
+        std::fs::write(&path, existing).unwrap();
+        assert_eq!(super::write_secret(&path).unwrap(), existing.as_bytes());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), existing);
     }
 }
