@@ -1,6 +1,7 @@
 //! Database access: connection, migrations, seed data and the sea-orm entities.
 
 pub mod entities;
+pub mod login_attempts;
 pub mod page;
 
 use std::time::Duration;

@@ -13,10 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm as JwtAlgorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use sea_orm::sea_query::{Expr, ExprTrait as _};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, Set, Statement,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -27,7 +24,7 @@ use crate::domain::access::{AccessRole, Principal};
 use crate::domain::user::UserKind;
 use crate::error::{Error, Result};
 use crate::persistence::entities::{api_key, login_failure, refresh_token, user};
-use crate::persistence::from_json_text;
+use crate::persistence::{from_json_text, login_attempts};
 
 /// Signing and checking of access tokens, plus the auth settings the use cases need.
 pub struct Auth {
@@ -234,9 +231,7 @@ fn account_key(normalized_email: &str) -> String {
     format!("account:{}", sha256_hex(normalized_email))
 }
 
-/// Counts one login attempt against `key` in a single statement (so concurrent attempts
-/// cannot all slip under the limit) and returns the attempts in the current window and the
-/// window's start. An expired window starts over.
+/// Counts one login attempt against `key`; see [`login_attempts::count`].
 async fn count_attempt(
     db: &DatabaseConnection,
     auth: &Auth,
@@ -244,38 +239,8 @@ async fn count_attempt(
     now: DateTime<Utc>,
 ) -> Result<(u32, DateTime<Utc>)> {
     let cutoff = now - Duration::seconds(auth.login_window_secs as i64);
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => COUNT_ATTEMPT_SQL
-            .replacen('?', "$1", 1)
-            .replacen('?', "$2", 1)
-            .replacen('?', "$3", 1)
-            .replacen('?', "$4", 1),
-        _ => COUNT_ATTEMPT_SQL.to_string(),
-    };
-    let statement = Statement::from_sql_and_values(
-        backend,
-        sql,
-        [key.into(), now.into(), cutoff.into(), cutoff.into()],
-    );
-    let row = db
-        .query_one_raw(statement)
-        .await?
-        .ok_or_else(|| Error::Internal("counting a login attempt returned no row".into()))?;
-    let failures: i32 = row.try_get("", "failures")?;
-    let window_start: DateTime<Utc> = row.try_get("", "window_start")?;
-    Ok((u32::try_from(failures).unwrap_or(0), window_start))
+    login_attempts::count(db, key, now, cutoff).await
 }
-
-/// Placeholders: key, now, window cutoff, window cutoff.
-const COUNT_ATTEMPT_SQL: &str = "INSERT INTO login_failures (key, window_start, failures) \
-     VALUES (?, ?, 1) \
-     ON CONFLICT (key) DO UPDATE SET \
-     failures = CASE WHEN login_failures.window_start > ? \
-         THEN login_failures.failures + 1 ELSE 1 END, \
-     window_start = CASE WHEN login_failures.window_start > ? \
-         THEN login_failures.window_start ELSE excluded.window_start END \
-     RETURNING failures, window_start";
 
 /// Deletes expired throttle rows, at most once a minute per process, so attempts on
 /// unknown emails do not grow the table for ever.
