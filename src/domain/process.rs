@@ -90,14 +90,21 @@ fn is_valid_code(code: &str) -> bool {
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
-/// Whether a process in this state can still be edited.
-pub fn ensure_editable(state: ProcessState) -> Result<(), DomainError> {
-    if state == ProcessState::Retired {
-        return Err(DomainError::Conflict(
+/// Whether a process in `state` may take these fields and RACI: a retired process is
+/// frozen, and an active one keeps what its approval needed.
+pub fn check_edit(
+    state: ProcessState,
+    owner_role_id: Option<&str>,
+    clauses: &[String],
+    raci: &[RaciAssignment],
+) -> Result<(), DomainError> {
+    match state {
+        ProcessState::Retired => Err(DomainError::Conflict(
             "a retired process cannot be changed".into(),
-        ));
+        )),
+        ProcessState::Active => check_approval(owner_role_id, clauses, raci),
+        ProcessState::Draft => Ok(()),
     }
-    Ok(())
 }
 
 /// Only drafts are deleted; an approved process is retired instead, to keep its history.
@@ -283,6 +290,22 @@ mod tests {
         assert_eq!(field(check_approval(Some("o"), &[], &raci)), "clauses");
         assert_eq!(field(check_approval(Some("o"), &clauses, &[])), "raci");
         assert!(check_approval(Some("o"), &clauses, &raci).is_ok());
+    }
+
+    #[test]
+    fn edits_keep_an_active_process_approvable() {
+        let raci = vec![a("r1", None, Raci::A)];
+        let clauses = vec!["8.6.1".to_string()];
+        assert!(check_edit(ProcessState::Draft, None, &[], &[]).is_ok());
+        assert!(check_edit(ProcessState::Active, Some("o"), &clauses, &raci).is_ok());
+        assert!(matches!(
+            check_edit(ProcessState::Active, Some("o"), &clauses, &[]),
+            Err(DomainError::Precondition { .. })
+        ));
+        assert!(matches!(
+            check_edit(ProcessState::Retired, Some("o"), &clauses, &raci),
+            Err(DomainError::Conflict(_))
+        ));
     }
 
     /// Every state × action × role: only managers and admins move a process, and only along the table.

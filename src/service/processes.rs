@@ -268,12 +268,13 @@ pub async fn update(
     let tx = begin_write(db).await?;
     let before = load(&tx, caller, id).await?;
     check_version(expected_version, before.version)?;
-    process::ensure_editable(before.state)?;
-    if before.state == ProcessState::Active {
-        // An active process keeps what its approval required.
-        let raci = before.raci_assignments();
-        process::check_approval(input.owner_role_id.as_deref(), &input.clauses, &raci)?;
-    }
+    let raci = before.raci_assignments();
+    process::check_edit(
+        before.state,
+        input.owner_role_id.as_deref(),
+        &input.clauses,
+        &raci,
+    )?;
     ensure_owner_role_exists(&tx, &input).await?;
     let clauses = input.clauses.clone();
     let changes = row::ActiveModel {
@@ -379,14 +380,12 @@ pub async fn set_raci(
     let tx = begin_write(db).await?;
     let before = load(&tx, caller, id).await?;
     check_version(expected_version, before.version)?;
-    process::ensure_editable(before.state)?;
-    if before.state == ProcessState::Active {
-        process::check_approval(
-            before.owner_role_id.as_deref(),
-            &before.clauses,
-            &assignments,
-        )?;
-    }
+    process::check_edit(
+        before.state,
+        before.owner_role_id.as_deref(),
+        &before.clauses,
+        &assignments,
+    )?;
     for (i, a) in assignments.iter().enumerate() {
         if !sms_roles::exists(&tx, &a.role_id).await? {
             return Err(DomainError::invalid(
