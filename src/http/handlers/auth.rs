@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use crate::http::AppState;
 use crate::http::extract::{Auth, JsonBody, client_addr};
-use crate::http::problem::ApiError;
+use crate::http::problem::{ApiError, Code};
 use crate::service::auth::{self, TokenPair};
 use crate::service::users::{self, User};
 
@@ -43,6 +43,8 @@ pub async fn login(
     body: JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
+    within("email", &b.email, 254)?;
+    within("password", &b.password, 128)?;
     let pair = auth::login(
         &state.db,
         &state.auth,
@@ -61,6 +63,7 @@ pub async fn refresh(
     state: Data<AppState>,
     body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    within("refresh_token", &body.0.refresh_token, 128)?;
     let pair = auth::refresh(&state.db, &state.auth, &body.0.refresh_token).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
@@ -73,6 +76,7 @@ pub async fn logout(
     caller: Auth,
     body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    within("refresh_token", &body.0.refresh_token, 128)?;
     auth::logout(&state.db, caller.0.user_id(), &body.0.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -84,6 +88,7 @@ pub async fn token(
     state: Data<AppState>,
     body: JsonBody<ApiKeyExchange>,
 ) -> Result<HttpResponse, ApiError> {
+    within("api_key", &body.0.api_key, 128)?;
     let pair = auth::exchange_api_key(&state.db, &state.auth, &body.0.api_key).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
@@ -93,4 +98,16 @@ pub async fn token(
 #[get("/auth/me")]
 pub async fn me(state: Data<AppState>, caller: Auth) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(users::me(&state.db, &caller.0).await?))
+}
+
+/// Credentials longer than their documented limit are refused before any lookup.
+fn within(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max {
+        return Err(ApiError::field(
+            Code::ValidationFailed,
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(())
 }
