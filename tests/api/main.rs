@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit_trail;
 mod auth;
+mod clauses;
 mod concurrency;
 mod conventions;
 mod openapi;
