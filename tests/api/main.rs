@@ -11,4 +11,5 @@ mod conventions;
 mod openapi;
 mod processes;
 mod sms_roles;
+mod startup;
 mod users;

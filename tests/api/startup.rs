@@ -1,0 +1,150 @@
+//! Starting again, and the subcommands of the binary.
+
+use itsms::startup::Application;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::both;
+use crate::helpers::TestApp;
+
+/// Runs the `itsms` binary with only the given configuration.
+fn itsms(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_itsms"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ITSMS") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .args(args)
+        .envs(env.iter().copied())
+        .env("ITSMS__LOG__LEVEL", "warn");
+    command.output().expect("the itsms binary runs")
+}
+
+both!(
+    a_second_start_reuses_everything,
+    |app: TestApp| async move {
+        let role = app.role("Service owner").await;
+        // The same configuration again: same database, same generated JWT secret.
+        let again = Application::build(app.settings.clone())
+            .await
+            .expect("starts again");
+        let base = format!("http://127.0.0.1:{}", again.port());
+        tokio::spawn(again.run_until_stopped());
+        let res = app
+            .client
+            .get(format!("{base}/api/v1/roles/{role}"))
+            .bearer_auth(&app.admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "a token of the first start works on the second"
+        );
+        assert_eq!(
+            app.count_rows("users").await,
+            1,
+            "the first admin is created once"
+        );
+        assert_eq!(
+            app.count_rows("clauses").await,
+            77,
+            "the catalog is loaded once"
+        );
+    }
+);
+
+both!(
+    create_user_and_migrate_subcommands,
+    |app: TestApp| async move {
+        let data_dir = tempfile::tempdir().unwrap();
+        let dir = data_dir.path().display().to_string();
+        let db_url = app.db_url.clone();
+        let env = [
+            ("ITSMS__DATABASE__URL", db_url.as_str()),
+            ("ITSMS__SERVER__DATA_DIR", dir.as_str()),
+            ("ITSMS_NEW_USER_PASSWORD", "a-long-enough-password"),
+        ];
+        let migrate = tokio::task::block_in_place(|| itsms(&["migrate"], &env));
+        assert!(
+            migrate.status.success(),
+            "{}",
+            String::from_utf8_lossy(&migrate.stderr)
+        );
+        let args = [
+            "create-user",
+            "--email",
+            "Cli@Example.com",
+            "--display-name",
+            "From the CLI",
+            "--roles",
+            "manager,auditor",
+        ];
+        let created = tokio::task::block_in_place(|| itsms(&args, &env));
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        let token = app.login("cli@example.com", "a-long-enough-password").await;
+        let (_, me) = app.get("/api/v1/auth/me", &token).await;
+        assert_eq!(me["roles"], serde_json::json!(["manager", "auditor"]));
+        let duplicate = tokio::task::block_in_place(|| itsms(&args, &env));
+        assert!(!duplicate.status.success(), "the email is taken");
+        let bad_role = tokio::task::block_in_place(|| {
+            itsms(
+                &[
+                    "create-user",
+                    "--email",
+                    "x@example.com",
+                    "--display-name",
+                    "X",
+                    "--roles",
+                    "root",
+                ],
+                &env,
+            )
+        });
+        assert!(!bad_role.status.success());
+        assert!(String::from_utf8_lossy(&bad_role.stderr).contains("root"));
+    }
+);
+
+#[test]
+fn openapi_subcommand_prints_the_document() {
+    let output = itsms(&["openapi"], &[]);
+    assert!(output.status.success());
+    let printed: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(printed, itsms::http::openapi::document());
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_naming_the_key() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let dir = data_dir.path().display().to_string();
+    let output = itsms(
+        &["migrate"],
+        &[
+            ("ITSMS__SERVER__DATA_DIR", &dir),
+            ("ITSMS__AUTH__JWT_SECRET", "too-short"),
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("auth.jwt_secret"));
+    let output = itsms(
+        &["migrate"],
+        &[
+            ("ITSMS__SERVER__DATA_DIR", &dir),
+            ("ITSMS__LIMITS__MAX_BODY_BYTES", "lots"),
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("max_body_bytes"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
