@@ -53,8 +53,13 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
-    /// Empty: generated once and kept in `<data_dir>/jwt_secret`.
+    /// `HS256` (a shared secret), or `EdDSA` / `RS256` (a key pair from PEM files).
+    pub jwt_algorithm: JwtAlgorithm,
+    /// For HS256. Empty: generated once and kept in `<data_dir>/jwt_secret`.
     pub jwt_secret: String,
+    /// For EdDSA and RS256: PEM files of the signing key and of the key that checks it.
+    pub jwt_private_key_file: String,
+    pub jwt_public_key_file: String,
     pub issuer: String,
     pub audience: String,
     pub access_token_ttl_secs: u64,
@@ -63,6 +68,13 @@ pub struct AuthSettings {
     pub login_max_failures_per_account: u32,
     pub login_max_failures_per_address: u32,
     pub login_window_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum JwtAlgorithm {
+    HS256,
+    EdDSA,
+    RS256,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -116,7 +128,10 @@ url = ""
 max_connections = 10
 
 [auth]
+jwt_algorithm = "HS256"
 jwt_secret = ""
+jwt_private_key_file = ""
+jwt_public_key_file = ""
 issuer = "itsms"
 audience = "itsms-api"
 access_token_ttl_secs = 900
@@ -225,7 +240,17 @@ impl Settings {
         if !self.bootstrap.admin_email.contains('@') {
             bail!("invalid configuration: bootstrap.admin_email must be an email address");
         }
-        if self.mode_is_production() && self.auth.jwt_secret.is_empty() {
+        let key_pair = self.auth.jwt_algorithm != JwtAlgorithm::HS256;
+        if key_pair
+            && (self.auth.jwt_private_key_file.is_empty()
+                || self.auth.jwt_public_key_file.is_empty())
+        {
+            bail!(
+                "invalid configuration: auth.jwt_private_key_file and auth.jwt_public_key_file must be set for auth.jwt_algorithm = {:?}",
+                self.auth.jwt_algorithm
+            );
+        }
+        if self.mode_is_production() && !key_pair && self.auth.jwt_secret.is_empty() {
             bail!("invalid configuration: auth.jwt_secret must be set in production mode");
         }
         if let Err(e) = self.log.level.parse::<tracing_subscriber::EnvFilter>() {
@@ -377,5 +402,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("auth.jwt_secret"), "{err}");
+    }
+
+    #[test]
+    fn a_key_pair_algorithm_needs_both_files() {
+        let err = Settings::load_from(None, env(&[("ITSMS__AUTH__JWT_ALGORITHM", "EdDSA")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("auth.jwt_private_key_file"), "{err}");
+        let err = Settings::load_from(None, env(&[("ITSMS__AUTH__JWT_ALGORITHM", "none")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("jwt_algorithm") || err.contains("variant"),
+            "{err}"
+        );
     }
 }

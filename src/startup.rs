@@ -35,10 +35,10 @@ impl Application {
                 "created the first admin with a generated password; it is shown only this once"
             );
         }
-        let secret = bootstrap::jwt_secret(&settings)?;
+        let keys = bootstrap::signing_keys(&settings)?;
         let state = Data::new(AppState {
             db,
-            auth: Auth::new(&secret, &settings.auth),
+            auth: Auth::new(keys, &settings.auth),
             trusted_proxies: settings.trusted_proxies(),
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))

@@ -28,6 +28,7 @@ use crate::persistence::{from_json_text, login_attempts};
 
 /// Signing and checking of access tokens, plus the auth settings the use cases need.
 pub struct Auth {
+    algorithm: JwtAlgorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -51,16 +52,62 @@ pub struct Claims {
     pub jti: String,
 }
 
+/// How tokens are signed and checked: HS256 with a shared secret, or EdDSA / RS256 with a
+/// key pair (replicas then need only the public key to check tokens).
+pub struct SigningKeys {
+    algorithm: JwtAlgorithm,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl SigningKeys {
+    pub fn hs256(secret: &[u8]) -> Self {
+        SigningKeys {
+            algorithm: JwtAlgorithm::HS256,
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+
+    /// A key pair from PEM text; the error says which key is unreadable.
+    pub fn key_pair(
+        algorithm: crate::config::JwtAlgorithm,
+        private_pem: &[u8],
+        public_pem: &[u8],
+    ) -> std::result::Result<Self, String> {
+        use crate::config::JwtAlgorithm as Configured;
+        let (algorithm, encoding, decoding) = match algorithm {
+            Configured::EdDSA => (
+                JwtAlgorithm::EdDSA,
+                EncodingKey::from_ed_pem(private_pem),
+                DecodingKey::from_ed_pem(public_pem),
+            ),
+            Configured::RS256 => (
+                JwtAlgorithm::RS256,
+                EncodingKey::from_rsa_pem(private_pem),
+                DecodingKey::from_rsa_pem(public_pem),
+            ),
+            Configured::HS256 => return Err("HS256 takes a secret, not a key pair".into()),
+        };
+        Ok(SigningKeys {
+            algorithm,
+            encoding: encoding.map_err(|e| format!("auth.jwt_private_key_file: {e}"))?,
+            decoding: decoding.map_err(|e| format!("auth.jwt_public_key_file: {e}"))?,
+        })
+    }
+}
+
 impl Auth {
-    pub fn new(secret: &[u8], settings: &crate::config::AuthSettings) -> Arc<Self> {
-        let mut validation = Validation::new(JwtAlgorithm::HS256);
+    pub fn new(keys: SigningKeys, settings: &crate::config::AuthSettings) -> Arc<Self> {
+        let mut validation = Validation::new(keys.algorithm);
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
         Arc::new(Auth {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            algorithm: keys.algorithm,
+            encoding: keys.encoding,
+            decoding: keys.decoding,
             validation,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
@@ -83,7 +130,7 @@ impl Auth {
             exp: iat + self.access_ttl_secs as i64,
             jti: new_id(),
         };
-        jsonwebtoken::encode(&Header::new(JwtAlgorithm::HS256), &claims, &self.encoding)
+        jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.encoding)
             .map_err(|e| Error::Internal(format!("signing a token: {e}")))
     }
 

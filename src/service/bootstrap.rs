@@ -5,9 +5,9 @@ use std::path::Path;
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
-use super::auth::random_secret;
+use super::auth::{SigningKeys, random_secret};
 use super::users;
-use crate::config::Settings;
+use crate::config::{JwtAlgorithm, Settings};
 use crate::domain::access::AccessRole;
 use crate::domain::user::{NewUser, UserKind};
 use crate::error::Error;
@@ -73,6 +73,22 @@ pub async fn first_admin(
             "creating the first admin (bootstrap.admin_password): {e}"
         )),
     }
+}
+
+/// The keys that sign and check access tokens: a key pair read from the configured PEM
+/// files, or the HS256 secret.
+pub fn signing_keys(settings: &Settings) -> anyhow::Result<SigningKeys> {
+    let auth = &settings.auth;
+    if auth.jwt_algorithm == JwtAlgorithm::HS256 {
+        return Ok(SigningKeys::hs256(&jwt_secret(settings)?));
+    }
+    let read = |key: &str, path: &str| {
+        std::fs::read(path).with_context(|| format!("reading {path} (auth.{key})"))
+    };
+    let private_pem = read("jwt_private_key_file", &auth.jwt_private_key_file)?;
+    let public_pem = read("jwt_public_key_file", &auth.jwt_public_key_file)?;
+    SigningKeys::key_pair(auth.jwt_algorithm, &private_pem, &public_pem)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
 }
 
 /// The configured secret, or one generated once and kept under the data folder.

@@ -148,3 +148,106 @@ fn a_bad_setting_stops_start_up_naming_the_key() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Starts a second instance on the app's database that signs tokens with a key pair.
+async fn with_key_pair(
+    app: &TestApp,
+    algorithm: itsms::config::JwtAlgorithm,
+    name: &str,
+) -> String {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let mut settings = app.settings.clone();
+    settings.auth.jwt_algorithm = algorithm;
+    settings.auth.jwt_private_key_file = format!("{fixtures}/{name}-private.pem");
+    settings.auth.jwt_public_key_file = format!("{fixtures}/{name}-public.pem");
+    let second = Application::build(settings)
+        .await
+        .expect("starts with a key pair");
+    let base = format!("http://127.0.0.1:{}", second.port());
+    tokio::spawn(second.run_until_stopped());
+    base
+}
+
+fn header_alg(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    serde_json::from_slice::<Value>(&bytes).unwrap()["alg"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+both!(
+    tokens_can_be_signed_with_a_key_pair,
+    |app: TestApp| async move {
+        use itsms::config::JwtAlgorithm;
+        for (algorithm, name, alg) in [
+            (JwtAlgorithm::EdDSA, "ed25519", "EdDSA"),
+            (JwtAlgorithm::RS256, "rsa", "RS256"),
+        ] {
+            let base = with_key_pair(&app, algorithm, name).await;
+            let res = app
+            .client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": crate::helpers::ADMIN_EMAIL, "password": crate::helpers::ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            let token = res.json::<Value>().await.unwrap()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert_eq!(header_alg(&token), alg);
+            let me = app
+                .client
+                .get(format!("{base}/api/v1/auth/me"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(me.status(), StatusCode::OK);
+            // The algorithm is pinned: an HS256 token of the first instance is refused here, and back.
+            let hs = app
+                .client
+                .get(format!("{base}/api/v1/auth/me"))
+                .bearer_auth(&app.admin_token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(hs.status(), StatusCode::UNAUTHORIZED);
+            let back = app
+                .client
+                .get(app.url("/api/v1/auth/me"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(back.status(), StatusCode::UNAUTHORIZED);
+        }
+    }
+);
+
+#[test]
+fn an_unreadable_key_stops_start_up_naming_the_setting() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let dir = data_dir.path().display().to_string();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let public = format!("{fixtures}/ed25519-public.pem");
+    let output = itsms(
+        &["serve"],
+        &[
+            ("ITSMS__SERVER__DATA_DIR", &dir),
+            ("ITSMS__SERVER__PORT", "0"),
+            ("ITSMS__AUTH__JWT_ALGORITHM", "EdDSA"),
+            ("ITSMS__AUTH__JWT_PRIVATE_KEY_FILE", &public),
+            ("ITSMS__AUTH__JWT_PUBLIC_KEY_FILE", &public),
+        ],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("auth.jwt_private_key_file"), "{stderr}");
+}
