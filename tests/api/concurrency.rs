@@ -19,15 +19,7 @@ both!(
                 let (app, path) = (app.clone(), path.clone());
                 tokio::spawn(async move {
                     let body = json!({"description": format!("writer {i}")});
-                    app.call_full(
-                        Method::PATCH,
-                        &path,
-                        &app.admin_token,
-                        Some(body),
-                        &[("If-Match", "\"1\"")],
-                    )
-                    .await
-                    .0
+                    app.if_match(Method::PATCH, &path, Some(body), 1).await.0
                 })
             });
             let statuses: Vec<StatusCode> = futures_util::future::join_all(writers)
@@ -81,15 +73,7 @@ both!(
             let (app, path) = (app.clone(), path.clone());
             tokio::spawn(async move {
                 let body = json!({ "action": action });
-                app.call_full(
-                    Method::POST,
-                    &path,
-                    &app.admin_token,
-                    Some(body),
-                    &[("If-Match", "\"3\"")],
-                )
-                .await
-                .0
+                app.if_match(Method::POST, &path, Some(body), 3).await.0
             })
         });
         let statuses: Vec<StatusCode> = futures_util::future::join_all(moves)

@@ -225,6 +225,19 @@ impl TestApp {
         read(res).await
     }
 
+    /// Sends a change as admin with `If-Match: "<version>"`.
+    pub async fn if_match(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        version: i64,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let tag = format!("\"{version}\"");
+        self.call_full(method, path, &self.admin_token, body, &[("If-Match", &tag)])
+            .await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, token, None).await
     }

@@ -397,12 +397,11 @@ both!(merge_patch_and_concurrency, |app: TestApp| async move {
     let id = process["id"].as_str().unwrap();
     let path = format!("/api/v1/processes/{id}");
     let (status, patched, headers) = app
-        .call_full(
+        .if_match(
             Method::PATCH,
             &path,
-            &app.admin_token,
             Some(json!({"purpose": "Restore", "review_due": "2027-03-01"})),
-            &[("If-Match", "\"1\"")],
+            1,
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
@@ -414,13 +413,7 @@ both!(merge_patch_and_concurrency, |app: TestApp| async move {
         .await;
     assert_eq!(cleared["purpose"], Value::Null);
     let (status, body, _) = app
-        .call_full(
-            Method::PATCH,
-            &path,
-            &app.admin_token,
-            Some(json!({"name": "Stale"})),
-            &[("If-Match", "\"1\"")],
-        )
+        .if_match(Method::PATCH, &path, Some(json!({"name": "Stale"})), 1)
         .await;
     assert_problem(
         status,
@@ -446,13 +439,7 @@ both!(merge_patch_and_concurrency, |app: TestApp| async move {
     assert_eq!(after["name"], "Process INC");
     assert_eq!(after["version"], 3);
     let (status, _) = app
-        .call_full(
-            Method::DELETE,
-            &path,
-            &app.admin_token,
-            None,
-            &[("If-Match", "\"3\"")],
-        )
+        .if_match(Method::DELETE, &path, None, 3)
         .await
         .into_parts();
     assert_eq!(status, StatusCode::NO_CONTENT);

@@ -297,12 +297,11 @@ both!(merge_patch_and_concurrency, |app: TestApp| async move {
     let path = format!("/api/v1/roles/{}", created["id"].as_str().unwrap());
 
     let (status, patched, headers) = app
-        .call_full(
+        .if_match(
             Method::PATCH,
             &path,
-            &app.admin_token,
             Some(json!({"name": "Service Owner (IT)"})),
-            &[("If-Match", "\"1\"")],
+            1,
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
@@ -395,15 +394,7 @@ both!(merge_patch_and_concurrency, |app: TestApp| async move {
         format!("\"{}\"", after["version"]).as_str()
     );
 
-    let (status, body, _) = app
-        .call_full(
-            Method::DELETE,
-            &path,
-            &app.admin_token,
-            None,
-            &[("If-Match", "\"2\"")],
-        )
-        .await;
+    let (status, body, _) = app.if_match(Method::DELETE, &path, None, 2).await;
     assert_problem(
         status,
         &body,
@@ -411,15 +402,7 @@ both!(merge_patch_and_concurrency, |app: TestApp| async move {
         "precondition_failed",
     );
     assert_eq!(app.get(&path, &app.admin_token).await.0, StatusCode::OK);
-    let (status, _, _) = app
-        .call_full(
-            Method::DELETE,
-            &path,
-            &app.admin_token,
-            None,
-            &[("If-Match", "\"3\"")],
-        )
-        .await;
+    let (status, _, _) = app.if_match(Method::DELETE, &path, None, 3).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = app.get(&path, &app.admin_token).await;
     assert_problem(status, &body, StatusCode::NOT_FOUND, "not_found");

@@ -109,12 +109,11 @@ both!(admin_manages_users, |app: TestApp| async move {
 
     let path = format!("/api/v1/users/{id}");
     let (status, patched, headers) = app
-        .call_full(
+        .if_match(
             Method::PATCH,
             &path,
-            &app.admin_token,
             Some(json!({"display_name": "Ann E.", "roles": ["viewer"]})),
-            &[("If-Match", "\"1\"")],
+            1,
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
@@ -126,12 +125,11 @@ both!(admin_manages_users, |app: TestApp| async move {
     assert_eq!(headers["etag"], "\"2\"");
 
     let (status, body, _) = app
-        .call_full(
+        .if_match(
             Method::PATCH,
             &path,
-            &app.admin_token,
             Some(json!({"display_name": "Stale"})),
-            &[("If-Match", "\"1\"")],
+            1,
         )
         .await;
     assert_problem(
