@@ -10,6 +10,7 @@ use actix_web::web::{self, Data, PayloadConfig, QueryConfig};
 use actix_web::{App, HttpServer};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::http::middleware::{self, Metrics};
 use crate::http::openapi;
@@ -21,6 +22,7 @@ use crate::service::bootstrap;
 
 pub struct Application {
     port: u16,
+    clock: Clock,
     server: Server,
 }
 
@@ -36,9 +38,11 @@ impl Application {
             );
         }
         let keys = bootstrap::signing_keys(&settings)?;
+        let clock = Clock::default();
         let state = Data::new(AppState {
             db,
-            auth: Auth::new(keys, &settings.auth),
+            auth: Auth::new(keys, &settings.auth, clock.clone()),
+            clock: clock.clone(),
             trusted_proxies: settings.trusted_proxies(),
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
@@ -51,11 +55,20 @@ impl Application {
             })?;
         let port = listener.local_addr()?.port();
         let server = serve(settings, state, listener)?;
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            clock,
+            server,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The clock every request reads; tests move it forward instead of sleeping.
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
     }
 
     /// Runs until SIGTERM/SIGINT; in-flight requests finish first.

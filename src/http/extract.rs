@@ -55,6 +55,7 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     Ok(Caller {
         principal,
         request_id,
+        now: state.clock.now(),
     })
 }
 

@@ -274,19 +274,21 @@ pub async fn idempotency(
     let request_hash = hex::encode(hasher.finalize());
     req.set_payload(body.into());
     let db = &state.db;
-    let refusal = match idempotency::reserve(db, &user.user_id, &key, &request_hash).await {
-        Ok(Reservation::New) => None,
-        Ok(Reservation::Replay(stored)) => return Ok(req.into_response(replay(stored))),
-        Ok(Reservation::InProgress) => Some(ApiError::new(
-            Code::IdempotencyInProgress,
-            "a request with this Idempotency-Key is still running",
-        )),
-        Ok(Reservation::Mismatch) => Some(ApiError::new(
-            Code::IdempotencyKeyReused,
-            "this Idempotency-Key was used with a different request",
-        )),
-        Err(e) => Some(ApiError::from(e)),
-    };
+    let refusal =
+        match idempotency::reserve(db, &user.user_id, &key, &request_hash, state.clock.now()).await
+        {
+            Ok(Reservation::New) => None,
+            Ok(Reservation::Replay(stored)) => return Ok(req.into_response(replay(stored))),
+            Ok(Reservation::InProgress) => Some(ApiError::new(
+                Code::IdempotencyInProgress,
+                "a request with this Idempotency-Key is still running",
+            )),
+            Ok(Reservation::Mismatch) => Some(ApiError::new(
+                Code::IdempotencyKeyReused,
+                "this Idempotency-Key was used with a different request",
+            )),
+            Err(e) => Some(ApiError::from(e)),
+        };
     if let Some(error) = refusal {
         return Ok(req.error_response(error));
     }

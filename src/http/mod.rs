@@ -21,6 +21,7 @@ use sea_orm::DatabaseConnection;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::clock::Clock;
 use crate::service::auth::Auth;
 use handlers::*;
 use problem::{ApiError, Code};
@@ -30,6 +31,7 @@ use problem::{ApiError, Code};
 pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: Arc<Auth>,
+    pub clock: Clock,
     /// Proxies whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
     pub trusted_proxies: Vec<IpAddr>,
 }

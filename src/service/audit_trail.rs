@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::{Caller, new_id, now};
+use super::{Caller, new_id};
+use crate::clock::Clock;
 use crate::domain::DomainError;
 use crate::error::{Error, Result};
 use crate::persistence::entities::audit_entry::{self, Column, Entity};
@@ -63,7 +64,7 @@ async fn append<C: ConnectionTrait>(
     let mut row = audit_entry::Model {
         seq,
         id: new_id(),
-        at: now(),
+        at: caller.map_or_else(|| Clock::default().now(), |c| c.now),
         actor_id: caller.map(|c| c.user_id().to_string()),
         action: action.to_string(),
         entity_type: entity_type.to_string(),
@@ -323,7 +324,7 @@ mod tests {
         let row = audit_entry::Model {
             seq: 1,
             id: "i".into(),
-            at: now(),
+            at: Clock::default().now(),
             actor_id: None,
             action: "create".into(),
             entity_type: "process".into(),

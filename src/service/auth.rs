@@ -19,7 +19,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use utoipa::ToSchema;
 
-use super::{begin_write, new_id, now};
+use super::{begin_write, new_id};
+use crate::clock::Clock;
 use crate::domain::access::{AccessRole, Principal};
 use crate::domain::user::UserKind;
 use crate::error::{Error, Result};
@@ -39,6 +40,7 @@ pub struct Auth {
     pub max_failures_per_account: u32,
     pub max_failures_per_address: u32,
     pub login_window_secs: u64,
+    pub clock: Clock,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -98,7 +100,11 @@ impl SigningKeys {
 }
 
 impl Auth {
-    pub fn new(keys: SigningKeys, settings: &crate::config::AuthSettings) -> Arc<Self> {
+    pub fn new(
+        keys: SigningKeys,
+        settings: &crate::config::AuthSettings,
+        clock: Clock,
+    ) -> Arc<Self> {
         let mut validation = Validation::new(keys.algorithm);
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
@@ -116,11 +122,12 @@ impl Auth {
             max_failures_per_account: settings.login_max_failures_per_account,
             max_failures_per_address: settings.login_max_failures_per_address,
             login_window_secs: settings.login_window_secs,
+            clock,
         })
     }
 
     pub fn issue_access_token(&self, user_id: &str, roles: &[AccessRole]) -> Result<String> {
-        let iat = now().timestamp();
+        let iat = self.clock.now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
             roles: roles.to_vec(),
@@ -252,7 +259,7 @@ async fn issue_pair<C: sea_orm::ConnectionTrait>(
     family_id: String,
 ) -> Result<TokenPair> {
     let refresh = format!("rt_{}", random_secret());
-    let created = now();
+    let created = auth.clock.now();
     refresh_token::ActiveModel {
         id: Set(new_id()),
         user_id: Set(u.id.clone()),
@@ -345,7 +352,7 @@ pub async fn login(
     let email = email.trim().to_lowercase();
     let account_key = account_key(&email);
     let address_key = format!("address:{client_addr}");
-    let now = now();
+    let now = auth.clock.now();
     purge_expired_attempts(db, auth, now).await?;
     let by_account = count_attempt(db, auth, &account_key, now).await?;
     let by_address = count_attempt(db, auth, &address_key, now).await?;
@@ -388,13 +395,13 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, token: &str) -> Resul
         return Err(Error::Unauthenticated("unknown refresh token"));
     };
     if row.used_at.is_some() || row.revoked_at.is_some() {
-        revoke_family(&tx, &row.family_id).await?;
+        revoke_family(&tx, &row.family_id, auth.clock.now()).await?;
         tx.commit().await?;
         return Err(Error::Unauthenticated(
             "refresh token reused; its family is revoked",
         ));
     }
-    if row.expires_at <= now() {
+    if row.expires_at <= auth.clock.now() {
         return Err(Error::Unauthenticated("refresh token expired"));
     }
     let owner = user::Entity::find_by_id(row.user_id.clone())
@@ -406,14 +413,14 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, token: &str) -> Resul
     // Spends the token only if nobody else did meanwhile: on PostgreSQL a concurrent
     // refresh with the same token waits for this row and then finds it used.
     let spent = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(now()))
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(auth.clock.now()))
         .filter(refresh_token::Column::Id.eq(row.id.clone()))
         .filter(refresh_token::Column::UsedAt.is_null())
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(&tx)
         .await?;
     if spent.rows_affected == 0 {
-        revoke_family(&tx, &row.family_id).await?;
+        revoke_family(&tx, &row.family_id, auth.clock.now()).await?;
         tx.commit().await?;
         return Err(Error::Unauthenticated(
             "refresh token reused; its family is revoked",
@@ -424,9 +431,13 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, token: &str) -> Resul
     Ok(pair)
 }
 
-async fn revoke_family<C: sea_orm::ConnectionTrait>(conn: &C, family_id: &str) -> Result<()> {
+async fn revoke_family<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    family_id: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
     refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now()))
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(at))
         .filter(refresh_token::Column::FamilyId.eq(family_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(conn)
@@ -436,14 +447,19 @@ async fn revoke_family<C: sea_orm::ConnectionTrait>(conn: &C, family_id: &str) -
 
 /// Revokes the session (token family) of one of the caller's refresh tokens. Unknown tokens
 /// are ignored, so the answer does not tell whether a token exists.
-pub async fn logout(db: &DatabaseConnection, user_id: &str, token: &str) -> Result<()> {
+pub async fn logout(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    user_id: &str,
+    token: &str,
+) -> Result<()> {
     let found = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(sha256_hex(token)))
         .filter(refresh_token::Column::UserId.eq(user_id))
         .one(db)
         .await?;
     if let Some(row) = found {
-        revoke_family(db, &row.family_id).await?;
+        revoke_family(db, &row.family_id, auth.clock.now()).await?;
     }
     Ok(())
 }
@@ -452,9 +468,10 @@ pub async fn logout(db: &DatabaseConnection, user_id: &str, token: &str) -> Resu
 pub async fn revoke_all_sessions<C: sea_orm::ConnectionTrait>(
     conn: &C,
     user_id: &str,
+    at: DateTime<Utc>,
 ) -> Result<()> {
     refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now()))
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(at))
         .filter(refresh_token::Column::UserId.eq(user_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(conn)
@@ -472,7 +489,7 @@ pub async fn exchange_api_key(
         .filter(api_key::Column::KeyHash.eq(sha256_hex(key)))
         .one(db)
         .await?;
-    let now = now();
+    let now = auth.clock.now();
     let Some(row) =
         found.filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|e| e > now))
     else {

@@ -4,10 +4,10 @@
 use chrono::Duration;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
-use super::now;
 use crate::error::Result;
 use crate::persistence::entities::idempotency_key::{self as row, Entity};
 use crate::persistence::is_unique_violation;
+use chrono::{DateTime, Utc};
 
 pub const RETENTION_HOURS: i64 = 24;
 
@@ -33,8 +33,9 @@ pub async fn reserve(
     user_id: &str,
     key: &str,
     request_hash: &str,
+    now: DateTime<Utc>,
 ) -> Result<Reservation> {
-    let expired_before = now() - Duration::hours(RETENTION_HOURS);
+    let expired_before = now - Duration::hours(RETENTION_HOURS);
     Entity::delete_many()
         .filter(row::Column::CreatedAt.lt(expired_before))
         .exec(db)
@@ -46,7 +47,7 @@ pub async fn reserve(
         status: Set(None),
         response_body: Set(None),
         response_headers: Set(None),
-        created_at: Set(now()),
+        created_at: Set(now),
     }
     .insert(db)
     .await;

@@ -9,7 +9,7 @@ pub mod processes;
 pub mod sms_roles;
 pub mod users;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
@@ -24,6 +24,8 @@ use crate::error::Result;
 pub struct Caller {
     pub principal: Principal,
     pub request_id: Option<String>,
+    /// When the request arrived, by the service's clock: one "now" for the whole use case.
+    pub now: DateTime<Utc>,
 }
 
 impl Caller {
@@ -58,11 +60,6 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction>
 
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-/// Now, to the microsecond: what both databases store exactly.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
 }
 
 /// Fails with `VersionMismatch` when the client's `If-Match` version is stale.

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{Caller, audit_trail, begin_write, check_version, new_id, now, sms_roles};
+use super::{Caller, audit_trail, begin_write, check_version, new_id, sms_roles};
 use crate::domain::DomainError;
 use crate::domain::process::{
     self, ProcessAction, ProcessInput, ProcessState, Raci, RaciAssignment, WORKFLOW,
@@ -222,7 +222,7 @@ pub async fn create(
     let tx = begin_write(db).await?;
     ensure_owner_role_exists(&tx, &input).await?;
     let id = new_id();
-    let at = now();
+    let at = caller.now;
     let clauses = input.clauses.clone();
     row::ActiveModel {
         id: Set(id.clone()),
@@ -279,7 +279,7 @@ pub async fn update(
     let clauses = input.clauses.clone();
     let changes = row::ActiveModel {
         version: Set(before.version + 1),
-        updated_at: Set(now()),
+        updated_at: Set(caller.now),
         ..fields(input)
     };
     update_versioned(
@@ -318,12 +318,13 @@ async fn finish_change(
 
 async fn bump_version<C: ConnectionTrait>(
     conn: &C,
+    caller: &Caller,
     before: &Process,
     state: Option<ProcessState>,
 ) -> Result<()> {
     let mut changes = row::ActiveModel {
         version: Set(before.version + 1),
-        updated_at: Set(now()),
+        updated_at: Set(caller.now),
         ..Default::default()
     };
     if let Some(state) = state {
@@ -412,7 +413,7 @@ pub async fn set_raci(
         .exec(&tx)
         .await?;
     }
-    bump_version(&tx, &before, None).await?;
+    bump_version(&tx, caller, &before, None).await?;
     finish_change(tx, caller, "set_raci", before).await
 }
 
@@ -441,7 +442,7 @@ pub async fn transition(
             &before.raci_assignments(),
         )?;
     }
-    bump_version(&tx, &before, Some(to)).await?;
+    bump_version(&tx, caller, &before, Some(to)).await?;
     finish_change(tx, caller, action.as_str(), before).await
 }
 

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{Caller, audit_trail, begin_write, check_version, new_id, now};
+use super::{Caller, audit_trail, begin_write, check_version, new_id};
 use crate::domain::DomainError;
 use crate::domain::sms_role::{self, SmsRoleInput};
 use crate::error::{Error, Result};
@@ -170,7 +170,7 @@ pub async fn create(
     let input = sms_role::validate(input)?;
     let tx = begin_write(db).await?;
     ensure_users_exist(&tx, &input.member_ids).await?;
-    let at = now();
+    let at = caller.now;
     let id = new_id();
     role::ActiveModel {
         id: Set(id.clone()),
@@ -218,7 +218,7 @@ pub async fn update(
     ensure_users_exist(&tx, &input.member_ids).await?;
     let changes = role::ActiveModel {
         version: Set(before.version + 1),
-        updated_at: Set(now()),
+        updated_at: Set(caller.now),
         ..fields(&input)
     };
     update_versioned(

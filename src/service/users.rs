@@ -11,7 +11,8 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::auth::{hash_password, random_secret, revoke_all_sessions, sha256_hex};
-use super::{Caller, audit_trail, begin_write, check_version, new_id, now};
+use super::{Caller, audit_trail, begin_write, check_version, new_id};
+use crate::clock::Clock;
 use crate::domain::DomainError;
 use crate::domain::access::AccessRole;
 use crate::domain::user::{self, NewUser, UserKind};
@@ -94,7 +95,7 @@ pub async fn create(
         None => None,
     };
     let tx = begin_write(db).await?;
-    let at = now();
+    let at = caller.map_or_else(|| Clock::default().now(), |c| c.now);
     let id = new_id();
     row::ActiveModel {
         id: Set(id.clone()),
@@ -180,7 +181,7 @@ pub async fn update(
         roles: Set(to_json_text(&dedup(&changes.roles))),
         active: Set(changes.active),
         version: Set(before.version + 1),
-        updated_at: Set(now()),
+        updated_at: Set(caller.now),
         ..Default::default()
     };
     update_versioned(
@@ -192,7 +193,7 @@ pub async fn update(
     )
     .await?;
     if !changes.active {
-        revoke_all_sessions(&tx, id).await?;
+        revoke_all_sessions(&tx, id, caller.now).await?;
     }
     let after = load(&tx, id).await?;
     audit_trail::record(
@@ -234,7 +235,7 @@ pub async fn set_password(
     let update = row::ActiveModel {
         password_hash: Set(Some(hash)),
         version: Set(before.version + 1),
-        updated_at: Set(now()),
+        updated_at: Set(caller.now),
         ..Default::default()
     };
     update_versioned(
@@ -245,7 +246,7 @@ pub async fn set_password(
         Error::from,
     )
     .await?;
-    revoke_all_sessions(&tx, id).await?;
+    revoke_all_sessions(&tx, id, caller.now).await?;
     let (hidden, changed) = (
         json!({"password": "(hidden)"}),
         json!({"password": "(changed)"}),
@@ -380,7 +381,7 @@ pub async fn create_api_key(
     let mut v = Validator::new();
     let name = v.required_text("name", name, 120);
     if let Some(e) = expires_at {
-        v.check(e > now(), "expires_at", "must be in the future");
+        v.check(e > caller.now, "expires_at", "must be in the future");
     }
     v.finish()?;
     let tx = begin_write(db).await?;
@@ -403,7 +404,7 @@ pub async fn create_api_key(
         expires_at: Set(expires_at.map(|e| e.trunc_subsecs(6))),
         revoked_at: Set(None),
         last_used_at: Set(None),
-        created_at: Set(now()),
+        created_at: Set(caller.now),
     }
     .insert(&tx)
     .await?;
@@ -460,7 +461,7 @@ pub async fn revoke_api_key(
     let before = serde_json::to_value(key_view(found.clone())).expect("serializes");
     let revoked = api_key::ActiveModel {
         id: Set(found.id.clone()),
-        revoked_at: Set(Some(now())),
+        revoked_at: Set(Some(caller.now)),
         ..Default::default()
     }
     .update(&tx)

@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use itsms::clock::Clock;
 use itsms::config::Settings;
 use itsms::startup::Application;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -53,6 +54,8 @@ pub struct TestApp {
     pub admin_token: String,
     pub db_url: String,
     pub settings: Settings,
+    /// The service's clock: move it forward instead of sleeping.
+    pub clock: Clock,
     _data_dir: tempfile::TempDir,
     pg_database: Option<(String, String)>,
 }
@@ -131,6 +134,7 @@ impl TestApp {
             .await
             .expect("application starts");
         let base = format!("http://127.0.0.1:{}", app.port());
+        let clock = app.clock();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::new();
         let mut test_app = TestApp {
@@ -139,6 +143,7 @@ impl TestApp {
             admin_token: String::new(),
             db_url,
             settings,
+            clock,
             _data_dir: data_dir,
             pg_database,
         };

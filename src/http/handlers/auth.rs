@@ -77,7 +77,13 @@ pub async fn logout(
     body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     within("refresh_token", &body.0.refresh_token, 128)?;
-    auth::logout(&state.db, caller.0.user_id(), &body.0.refresh_token).await?;
+    auth::logout(
+        &state.db,
+        &state.auth,
+        caller.0.user_id(),
+        &body.0.refresh_token,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
