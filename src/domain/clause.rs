@@ -46,6 +46,22 @@ pub fn validate_refs(
     super::validation::dedup(clauses)
 }
 
+/// A clause catalog number such as `8.6.1`, as the API documents it.
+pub struct ClauseNumber;
+
+impl utoipa::PartialSchema for ClauseNumber {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .max_length(Some(16))
+            .pattern(Some(r"^[0-9]+(\.[0-9]+)*$"))
+            .examples(["8.6.1"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ClauseNumber {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

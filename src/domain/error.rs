@@ -15,9 +15,9 @@ pub enum DomainError {
         state: String,
         allowed: Vec<String>,
     },
-    /// A precondition of a workflow action is missing; names what is missing.
-    #[error("{message}")]
-    Precondition { field: String, message: String },
+    /// Preconditions of a workflow action are missing; names each.
+    #[error("a precondition of this action is missing")]
+    PreconditionMissing(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
     #[error("the resource was changed by someone else; read it again")]

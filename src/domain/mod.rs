@@ -4,6 +4,7 @@
 pub mod access;
 pub mod clause;
 pub mod error;
+pub mod fields;
 pub mod process;
 pub mod sms_role;
 pub mod user;

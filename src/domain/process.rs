@@ -3,13 +3,15 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::DomainError;
 use super::access::AccessRole;
-use super::clause;
-use super::validation::{Validator, dedup};
-use super::workflow::{Actor, Transition};
-use crate::text_enum;
+use super::clause::{self, ClauseNumber};
+use super::validation::{FieldError, Validator, dedup};
+use super::workflow::{Actor, Need, Transition};
+use crate::{editable_fields, text_enum};
 
 text_enum! {
     pub enum ProcessState { Draft => "draft", Active => "active", Retired => "retired" }
@@ -24,43 +26,107 @@ text_enum! {
     pub enum Raci { R => "R", A => "A", C => "C", I => "I" }
 }
 
+editable_fields! {
+    /// The editable fields of a process.
+    pub struct ProcessFields / ProcessPatch {
+        /// Unique short code: an upper-case letter, then A-Z, 0-9, `-` or `_`.
+        #[schema(example = "INC", min_length = 1, max_length = 16, pattern = "^[A-Z][A-Z0-9_-]*$")]
+        code: String,
+        #[schema(example = "Incident management", min_length = 1, max_length = 200)]
+        name: String,
+        #[serde(default)]
+        #[schema(max_length = 2000)]
+        purpose: Option<String>,
+        #[serde(default)]
+        #[schema(max_length = 10000)]
+        description: Option<String>,
+        /// Clause catalog numbers the process implements, e.g. `8.6.1`.
+        #[serde(default)]
+        #[schema(value_type = Vec<ClauseNumber>, max_items = 100)]
+        clauses: Vec<String>,
+        /// The SMS role that owns the process.
+        #[serde(default)]
+        #[schema(format = Uuid, max_length = 36)]
+        owner_role_id: Option<String>,
+        #[serde(default)]
+        review_due: Option<NaiveDate>,
+    }
+}
+
+/// One line of a RACI matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RaciAssignment {
+    #[schema(format = Uuid, max_length = 36)]
+    pub role_id: String,
+    /// The activity; absent or null for the process as a whole.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub activity: Option<String>,
+    pub responsibility: Raci,
+}
+
+/// A process as the rules see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Process {
+    pub fields: ProcessFields,
+    pub state: ProcessState,
+    pub raci: Vec<RaciAssignment>,
+}
+
 const MANAGERS: &[Actor] = &[Actor::Role(AccessRole::Manager)];
 
-pub const WORKFLOW: &[Transition<ProcessState, ProcessAction>] = &[
+/// What approval needs; an active process keeps them through every edit.
+const APPROVAL_NEEDS: &[Need<Process>] = &[
+    Need {
+        field: "owner_role_id",
+        message: "an owner role is needed before approval",
+        holds: |p| p.fields.owner_role_id.is_some(),
+    },
+    Need {
+        field: "clauses",
+        message: "at least one clause is needed before approval",
+        holds: |p| !p.fields.clauses.is_empty(),
+    },
+    Need {
+        field: "raci",
+        message: "a RACI with an accountable (A) role is needed before approval",
+        holds: |p| p.raci.iter().any(|a| a.responsibility == Raci::A),
+    },
+];
+
+pub const WORKFLOW: &[Transition<ProcessState, ProcessAction, Process>] = &[
     Transition {
         from: ProcessState::Draft,
         action: ProcessAction::Approve,
         to: ProcessState::Active,
         who: MANAGERS,
+        not_after: None,
+        needs: APPROVAL_NEEDS,
+        when: None,
     },
     Transition {
         from: ProcessState::Active,
         action: ProcessAction::Retire,
         to: ProcessState::Retired,
         who: MANAGERS,
+        not_after: None,
+        needs: &[],
+        when: None,
     },
     Transition {
         from: ProcessState::Active,
         action: ProcessAction::Revise,
         to: ProcessState::Draft,
         who: MANAGERS,
+        not_after: None,
+        needs: &[],
+        when: None,
     },
 ];
 
-/// The editable fields of a process, as a client sends them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProcessInput {
-    pub code: String,
-    pub name: String,
-    pub purpose: Option<String>,
-    pub description: Option<String>,
-    pub clauses: Vec<String>,
-    pub owner_role_id: Option<String>,
-    pub review_due: Option<NaiveDate>,
-}
-
 /// Normalizes and validates a process's fields.
-pub fn validate(input: ProcessInput) -> Result<ProcessInput, DomainError> {
+pub fn validate(input: ProcessFields) -> Result<ProcessFields, DomainError> {
     let mut v = Validator::new();
     let code = v.required_text("code", &input.code, 16);
     v.check(
@@ -73,7 +139,7 @@ pub fn validate(input: ProcessInput) -> Result<ProcessInput, DomainError> {
     let description = v.optional_text("description", input.description.as_deref(), 10_000);
     let clauses = clause::validate_refs(&mut v, "clauses", &input.clauses);
     v.finish()?;
-    Ok(ProcessInput {
+    Ok(ProcessFields {
         code,
         name,
         purpose,
@@ -90,19 +156,25 @@ fn is_valid_code(code: &str) -> bool {
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
-/// Whether a process in `state` may take these fields and RACI: a retired process is
-/// frozen, and an active one keeps what its approval needed.
-pub fn check_edit(
-    state: ProcessState,
-    owner_role_id: Option<&str>,
-    clauses: &[String],
-    raci: &[RaciAssignment],
-) -> Result<(), DomainError> {
-    match state {
+/// Whether a process may become `edited`: a retired process is frozen, and an active one
+/// keeps what its approval needed.
+pub fn check_edit(edited: &Process) -> Result<(), DomainError> {
+    match edited.state {
         ProcessState::Retired => Err(DomainError::Conflict(
             "a retired process cannot be changed".into(),
         )),
-        ProcessState::Active => check_approval(owner_role_id, clauses, raci),
+        ProcessState::Active => {
+            let unmet: Vec<_> = APPROVAL_NEEDS
+                .iter()
+                .filter(|n| !(n.holds)(edited))
+                .map(|n| FieldError::new(n.field, n.message))
+                .collect();
+            if unmet.is_empty() {
+                Ok(())
+            } else {
+                Err(DomainError::PreconditionMissing(unmet))
+            }
+        }
         ProcessState::Draft => Ok(()),
     }
 }
@@ -115,13 +187,6 @@ pub fn ensure_deletable(state: ProcessState) -> Result<(), DomainError> {
         )));
     }
     Ok(())
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RaciAssignment {
-    pub role_id: String,
-    pub activity: Option<String>,
-    pub responsibility: Raci,
 }
 
 /// A RACI matrix: each (role, activity) once, and exactly one `A` per activity.
@@ -175,41 +240,14 @@ pub fn validate_raci(assignments: Vec<RaciAssignment>) -> Result<Vec<RaciAssignm
     Ok(normalized)
 }
 
-/// What approval needs: an owner role, at least one clause and a RACI with an accountable role.
-pub fn check_approval(
-    owner_role_id: Option<&str>,
-    clauses: &[String],
-    raci: &[RaciAssignment],
-) -> Result<(), DomainError> {
-    let missing = if owner_role_id.is_none() {
-        Some(("owner_role_id", "an owner role is needed before approval"))
-    } else if clauses.is_empty() {
-        Some(("clauses", "at least one clause is needed before approval"))
-    } else if !raci.iter().any(|a| a.responsibility == Raci::A) {
-        Some((
-            "raci",
-            "a RACI with an accountable (A) role is needed before approval",
-        ))
-    } else {
-        None
-    };
-    match missing {
-        Some((field, message)) => Err(DomainError::Precondition {
-            field: field.into(),
-            message: message.into(),
-        }),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::access::{AccessRole::*, Principal};
-    use crate::domain::workflow::{Relation, allowed_actions, decide};
+    use crate::domain::access::Principal;
+    use crate::domain::workflow::{Relation, check_exhaustively, decide};
 
-    fn input() -> ProcessInput {
-        ProcessInput {
+    fn input() -> ProcessFields {
+        ProcessFields {
             code: "INC".into(),
             name: "Incident management".into(),
             purpose: None,
@@ -275,72 +313,66 @@ mod tests {
         assert!(validate_raci(vec![]).is_ok());
     }
 
+    fn process(state: ProcessState, complete: bool) -> Process {
+        let mut fields = validate(input()).unwrap();
+        let mut raci = vec![];
+        if complete {
+            fields.owner_role_id = Some("o".into());
+            raci.push(a("r1", None, Raci::A));
+        } else {
+            fields.clauses.clear();
+        }
+        Process {
+            fields,
+            state,
+            raci,
+        }
+    }
+
     #[test]
-    fn approval_names_the_missing_precondition() {
-        let raci = vec![a("r1", None, Raci::A)];
-        let clauses = vec!["8.6.1".to_string()];
-        let field = |r: Result<(), DomainError>| match r {
-            Err(DomainError::Precondition { field, .. }) => field,
-            other => panic!("{other:?}"),
+    fn approval_names_every_missing_precondition() {
+        let manager = Principal {
+            user_id: "u".into(),
+            roles: vec![AccessRole::Manager],
         };
-        assert_eq!(
-            field(check_approval(None, &clauses, &raci)),
-            "owner_role_id"
+        let draft = process(ProcessState::Draft, false);
+        let result = decide(
+            WORKFLOW,
+            draft.state,
+            ProcessAction::Approve,
+            &manager,
+            &Relation::default(),
+            &draft,
         );
-        assert_eq!(field(check_approval(Some("o"), &[], &raci)), "clauses");
-        assert_eq!(field(check_approval(Some("o"), &clauses, &[])), "raci");
-        assert!(check_approval(Some("o"), &clauses, &raci).is_ok());
+        let Err(DomainError::PreconditionMissing(missing)) = result else {
+            panic!("{result:?}")
+        };
+        let fields: Vec<_> = missing.iter().map(|m| m.field.as_str()).collect();
+        assert_eq!(fields, vec!["owner_role_id", "clauses", "raci"]);
     }
 
     #[test]
     fn edits_keep_an_active_process_approvable() {
-        let raci = vec![a("r1", None, Raci::A)];
-        let clauses = vec!["8.6.1".to_string()];
-        assert!(check_edit(ProcessState::Draft, None, &[], &[]).is_ok());
-        assert!(check_edit(ProcessState::Active, Some("o"), &clauses, &raci).is_ok());
+        assert!(check_edit(&process(ProcessState::Draft, false)).is_ok());
+        assert!(check_edit(&process(ProcessState::Active, true)).is_ok());
         assert!(matches!(
-            check_edit(ProcessState::Active, Some("o"), &clauses, &[]),
-            Err(DomainError::Precondition { .. })
+            check_edit(&process(ProcessState::Active, false)),
+            Err(DomainError::PreconditionMissing(_))
         ));
         assert!(matches!(
-            check_edit(ProcessState::Retired, Some("o"), &clauses, &raci),
+            check_edit(&process(ProcessState::Retired, true)),
             Err(DomainError::Conflict(_))
         ));
     }
 
-    /// Every state × action × role: only managers and admins move a process, and only along the table.
     #[test]
     fn workflow_over_every_state_action_and_role() {
-        for &state in ProcessState::ALL {
-            for &action in ProcessAction::ALL {
-                for &role in AccessRole::ALL {
-                    let caller = Principal {
-                        user_id: "u".into(),
-                        roles: vec![role],
-                    };
-                    let result = decide(WORKFLOW, state, action, &caller, Relation::default());
-                    let expected_to = match (state, action) {
-                        (ProcessState::Draft, ProcessAction::Approve) => Some(ProcessState::Active),
-                        (ProcessState::Active, ProcessAction::Retire) => {
-                            Some(ProcessState::Retired)
-                        }
-                        (ProcessState::Active, ProcessAction::Revise) => Some(ProcessState::Draft),
-                        _ => None,
-                    };
-                    let may = matches!(role, Manager | Admin);
-                    match (expected_to, may) {
-                        (Some(to), true) => assert_eq!(result, Ok(to)),
-                        (Some(_), false) => {
-                            assert!(matches!(result, Err(DomainError::Forbidden(_))))
-                        }
-                        (None, _) => {
-                            assert!(matches!(result, Err(DomainError::InvalidTransition { .. })))
-                        }
-                    }
-                    let allowed = allowed_actions(WORKFLOW, state, &caller, Relation::default());
-                    assert_eq!(allowed.contains(&action), expected_to.is_some() && may);
-                }
-            }
-        }
+        check_exhaustively(
+            WORKFLOW,
+            ProcessState::ALL,
+            ProcessAction::ALL,
+            &process(ProcessState::Draft, true),
+            &process(ProcessState::Draft, false),
+        );
     }
 }

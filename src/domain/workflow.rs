@@ -3,6 +3,7 @@
 
 use super::DomainError;
 use super::access::{AccessRole, Principal};
+use super::validation::FieldError;
 
 /// Declares an enum stored and sent as fixed lowercase text.
 #[macro_export]
@@ -35,6 +36,13 @@ macro_rules! text_enum {
 
         impl utoipa::ToSchema for $name {}
 
+        impl $crate::domain::fields::PatchField for $name {
+            type Patch = $name;
+            fn patched(patch: $name) -> $name {
+                patch
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -48,49 +56,88 @@ macro_rules! text_enum {
 pub enum Actor {
     /// Anyone holding this access role (or one that includes it).
     Role(AccessRole),
-    /// The user the object is assigned to, if they hold at least `contributor`.
+    /// The user the record is assigned to, if they hold at least `contributor`.
     Assignee,
 }
 
-/// What the workflow needs to know about the caller's relation to the object.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Relation {
+/// What the workflow needs to know about the caller's relation to the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation<A> {
     pub is_assignee: bool,
+    /// The actions this caller has taken on the record (for separation of duties).
+    pub performed: Vec<A>,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct Transition<S: 'static, A: 'static> {
+impl<A> Default for Relation<A> {
+    fn default() -> Self {
+        Relation {
+            is_assignee: false,
+            performed: Vec::new(),
+        }
+    }
+}
+
+/// A named condition on the record (`R`): a precondition, or the outcome that picks a row.
+pub struct Need<R: 'static> {
+    /// The field or fact it is about, as the client knows it.
+    pub field: &'static str,
+    /// What is missing when it does not hold.
+    pub message: &'static str,
+    pub holds: fn(&R) -> bool,
+}
+
+/// One row of a workflow: `who` may take `action` from `from` to `to`, except whoever took
+/// `not_after` on the record, once every `needs` holds. Rows with the same `from` and
+/// `action` are told apart by `when` (an outcome, such as a verification's verdict).
+pub struct Transition<S: 'static, A: 'static, R: 'static> {
     pub from: S,
     pub action: A,
     pub to: S,
     pub who: &'static [Actor],
+    pub not_after: Option<A>,
+    pub needs: &'static [Need<R>],
+    pub when: Option<Need<R>>,
 }
 
-fn may<S, A>(t: &Transition<S, A>, caller: &Principal, relation: Relation) -> bool {
-    t.who.iter().any(|actor| match actor {
-        Actor::Role(role) => caller.has(*role),
-        Actor::Assignee => relation.is_assignee && caller.has(AccessRole::Contributor),
-    })
+impl<S: WorkflowValue, A: WorkflowValue, R> Transition<S, A, R> {
+    /// Whether the caller may take this row's action (whatever the record holds).
+    pub fn permits(&self, caller: &Principal, relation: &Relation<A>) -> bool {
+        let by_role = self.who.iter().any(|actor| match actor {
+            Actor::Role(role) => caller.has(*role),
+            Actor::Assignee => relation.is_assignee && caller.has(AccessRole::Contributor),
+        });
+        let excluded = self
+            .not_after
+            .is_some_and(|a| relation.performed.contains(&a));
+        by_role && !excluded
+    }
+
+    fn applies_to(&self, record: &R) -> bool {
+        self.when.as_ref().is_none_or(|w| (w.holds)(record))
+    }
 }
 
 pub trait WorkflowValue: Copy + PartialEq + std::fmt::Display {}
 impl<T: Copy + PartialEq + std::fmt::Display> WorkflowValue for T {}
 
-/// The state `action` leads to from `state`, if the caller may take it.
-/// Not possible in this state → `InvalidTransition` (with the caller's allowed actions);
-/// possible but not for this caller → `Forbidden`.
-pub fn decide<S: WorkflowValue, A: WorkflowValue>(
-    table: &[Transition<S, A>],
+/// The state `action` leads to from `state`, for this caller and this record (`record` holds
+/// what the request brings already applied).
+/// - not possible in this state → `InvalidTransition`, with the caller's allowed actions;
+/// - possible, but not for this caller → `Forbidden`;
+/// - the outcome or a precondition missing → `PreconditionMissing`, naming each.
+pub fn decide<S: WorkflowValue, A: WorkflowValue, R>(
+    table: &[Transition<S, A, R>],
     state: S,
     action: A,
     caller: &Principal,
-    relation: Relation,
+    relation: &Relation<A>,
+    record: &R,
 ) -> Result<S, DomainError> {
-    let candidates: Vec<_> = table
+    let rows: Vec<_> = table
         .iter()
         .filter(|t| t.from == state && t.action == action)
         .collect();
-    if candidates.is_empty() {
+    if rows.is_empty() {
         return Err(DomainError::InvalidTransition {
             action: action.to_string(),
             state: state.to_string(),
@@ -100,25 +147,121 @@ pub fn decide<S: WorkflowValue, A: WorkflowValue>(
                 .collect(),
         });
     }
-    candidates
+    let permitted: Vec<_> = rows
         .into_iter()
-        .find(|t| may(t, caller, relation))
-        .map(|t| t.to)
-        .ok_or_else(|| DomainError::Forbidden(format!("{action} this {state} record")))
+        .filter(|t| t.permits(caller, relation))
+        .collect();
+    let Some(first) = permitted.first() else {
+        return Err(DomainError::Forbidden(format!(
+            "{action} this {state} record"
+        )));
+    };
+    let Some(row) = permitted.iter().find(|t| t.applies_to(record)) else {
+        let outcome = first
+            .when
+            .as_ref()
+            .expect("rows without `when` always apply");
+        return Err(missing([outcome]));
+    };
+    let unmet: Vec<_> = row.needs.iter().filter(|n| !(n.holds)(record)).collect();
+    if !unmet.is_empty() {
+        return Err(missing(unmet));
+    }
+    Ok(row.to)
 }
 
-/// The actions the caller may take now, in table order, without repeats.
-pub fn allowed_actions<S: WorkflowValue, A: WorkflowValue>(
-    table: &[Transition<S, A>],
+fn missing<'a, R: 'static>(needs: impl IntoIterator<Item = &'a Need<R>>) -> DomainError {
+    DomainError::PreconditionMissing(
+        needs
+            .into_iter()
+            .map(|n| FieldError::new(n.field, n.message))
+            .collect(),
+    )
+}
+
+/// The actions the caller may take now, in table order, without repeats. Preconditions are
+/// not looked at: a button stays visible and its answer names what is missing.
+pub fn allowed_actions<S: WorkflowValue, A: WorkflowValue, R>(
+    table: &[Transition<S, A, R>],
     state: S,
     caller: &Principal,
-    relation: Relation,
+    relation: &Relation<A>,
 ) -> Vec<A> {
     let mut out: Vec<A> = Vec::new();
     for t in table {
-        if t.from == state && may(t, caller, relation) && !out.contains(&t.action) {
+        if t.from == state && t.permits(caller, relation) && !out.contains(&t.action) {
             out.push(t.action);
         }
     }
     out
+}
+
+/// Checks `decide` and `allowed_actions` against the table itself over every state, action
+/// and access role, for a record where every precondition holds (`complete`) and one where
+/// none does (`empty`). The table is the only statement of the rules.
+#[cfg(test)]
+pub fn check_exhaustively<
+    S: WorkflowValue + std::fmt::Debug,
+    A: WorkflowValue + std::fmt::Debug,
+    R,
+>(
+    table: &[Transition<S, A, R>],
+    states: &[S],
+    actions: &[A],
+    complete: &R,
+    empty: &R,
+) {
+    for &state in states {
+        for &action in actions {
+            for &role in AccessRole::ALL {
+                let caller = Principal {
+                    user_id: "u".into(),
+                    roles: vec![role],
+                };
+                let relation = Relation::default();
+                let rows: Vec<_> = table
+                    .iter()
+                    .filter(|t| t.from == state && t.action == action)
+                    .collect();
+                let permitted: Vec<_> = rows
+                    .iter()
+                    .filter(|t| t.permits(&caller, &relation))
+                    .collect();
+                let allowed = allowed_actions(table, state, &caller, &relation);
+                assert_eq!(allowed.contains(&action), !permitted.is_empty());
+                let result = decide(table, state, action, &caller, &relation, complete);
+                match (rows.is_empty(), permitted.first()) {
+                    (true, _) => assert!(
+                        matches!(result, Err(DomainError::InvalidTransition { .. })),
+                        "{state} {action} {role:?}: {result:?}"
+                    ),
+                    (false, None) => assert!(
+                        matches!(result, Err(DomainError::Forbidden(_))),
+                        "{state} {action} {role:?}: {result:?}"
+                    ),
+                    (false, Some(_)) => {
+                        let expected = permitted
+                            .iter()
+                            .find(|t| t.applies_to(complete))
+                            .map(|t| t.to);
+                        match expected {
+                            Some(to) => assert_eq!(result, Ok(to), "{state} {action} {role:?}"),
+                            None => {
+                                assert!(matches!(result, Err(DomainError::PreconditionMissing(_))))
+                            }
+                        }
+                        let bare = decide(table, state, action, &caller, &relation, empty);
+                        let needs_something = permitted
+                            .iter()
+                            .all(|t| t.when.is_some() || !t.needs.is_empty());
+                        assert_eq!(
+                            matches!(bare, Err(DomainError::PreconditionMissing(_))),
+                            needs_something,
+                            "{state} {action} {role:?}: {bare:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

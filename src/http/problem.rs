@@ -294,8 +294,13 @@ impl From<DomainError> for ApiError {
                 allowed_actions: Some(allowed),
                 ..ApiError::new(Code::InvalidTransition, detail)
             },
-            DomainError::Precondition { field, message } => {
-                ApiError::field(Code::PreconditionMissing, field, message)
+            DomainError::PreconditionMissing(errors) => {
+                let messages: Vec<_> = errors.iter().map(|e| e.message.as_str()).collect();
+                ApiError {
+                    detail: messages.join("; "),
+                    errors: errors.into_iter().map(Into::into).collect(),
+                    ..ApiError::new(Code::PreconditionMissing, detail)
+                }
             }
             DomainError::Conflict(_) => ApiError::new(Code::Conflict, detail),
             DomainError::VersionMismatch => ApiError::new(Code::PreconditionFailed, detail),

@@ -1,16 +1,22 @@
 //! Database access: connection, migrations, seed data and the sea-orm entities.
 
+pub mod aggregate;
 pub mod entities;
 pub mod login_attempts;
 pub mod page;
+pub mod processes;
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DbErr, EntityTrait, QueryFilter, Set, SqlErr,
 };
+
+pub use aggregate::Aggregate;
 
 use crate::domain::{DomainError, clause};
 use crate::error::Error;
@@ -145,4 +151,26 @@ pub fn to_json_text<T: serde::Serialize>(value: &T) -> String {
 
 pub fn from_json_text<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
     serde_json::from_str(text).unwrap_or_default()
+}
+
+/// Which of `ids` exist in the table of `E` (whose key column is `id`), in one query.
+pub async fn existing_ids<E, C>(conn: &C, ids: &[&str]) -> Result<HashSet<String>, Error>
+where
+    E: EntityTrait + Default,
+    C: ConnectionTrait,
+{
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows = conn
+        .query_all(
+            Query::select()
+                .column("id")
+                .from(E::default().table_ref())
+                .and_where(Expr::col("id").is_in(ids.iter().copied())),
+        )
+        .await?;
+    rows.iter()
+        .map(|r| Ok(r.try_get::<String>("", "id")?))
+        .collect()
 }

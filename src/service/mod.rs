@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod processes;
 pub mod sms_roles;
 pub mod users;
+pub mod write;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{

@@ -13,3 +13,4 @@ mod processes;
 mod sms_roles;
 mod startup;
 mod users;
+mod write_path;

@@ -1,130 +1,28 @@
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::process::{ProcessAction, ProcessInput, ProcessState, Raci, RaciAssignment};
+use crate::domain::process::{
+    ProcessAction, ProcessFields, ProcessPatch, ProcessState, RaciAssignment,
+};
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
-use crate::http::patch::{self, MergePatch};
 use crate::http::problem::ApiError;
 use crate::http::{AppState, csv};
 use crate::list_response;
-use crate::service::check_version;
 use crate::service::processes::{self, Process, ProcessFilter};
 use crate::text_enum;
 
 list_response!(ProcessList, Process);
-
-/// A clause catalog number such as `8.6.1` (schema only).
-pub struct ClauseNumber;
-
-impl utoipa::PartialSchema for ClauseNumber {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .max_length(Some(16))
-            .pattern(Some(r"^[0-9]+(\.[0-9]+)*$"))
-            .examples(["8.6.1"])
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for ClauseNumber {}
-
-/// The editable fields of a process.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProcessFields {
-    /// Unique short code: an upper-case letter, then A-Z, 0-9, `-` or `_`.
-    #[schema(
-        example = "INC",
-        min_length = 1,
-        max_length = 16,
-        pattern = "^[A-Z][A-Z0-9_-]*$"
-    )]
-    pub code: String,
-    #[schema(example = "Incident management", min_length = 1, max_length = 200)]
-    pub name: String,
-    #[schema(max_length = 2000)]
-    pub purpose: Option<String>,
-    #[schema(max_length = 10000)]
-    pub description: Option<String>,
-    /// Clause catalog numbers, e.g. `8.6.1`.
-    #[serde(default)]
-    #[schema(value_type = Vec<ClauseNumber>, max_items = 100)]
-    pub clauses: Vec<String>,
-    /// The SMS role that owns the process.
-    pub owner_role_id: Option<String>,
-    pub review_due: Option<NaiveDate>,
-}
-
-impl From<ProcessFields> for ProcessInput {
-    fn from(f: ProcessFields) -> Self {
-        ProcessInput {
-            code: f.code,
-            name: f.name,
-            purpose: f.purpose,
-            description: f.description,
-            clauses: f.clauses,
-            owner_role_id: f.owner_role_id,
-            review_due: f.review_due,
-        }
-    }
-}
-
-impl From<ProcessInput> for ProcessFields {
-    fn from(i: ProcessInput) -> Self {
-        ProcessFields {
-            code: i.code,
-            name: i.name,
-            purpose: i.purpose,
-            description: i.description,
-            clauses: i.clauses,
-            owner_role_id: i.owner_role_id,
-            review_due: i.review_due,
-        }
-    }
-}
-
-/// A JSON merge patch of a process: the fields to change; `null` clears an optional field.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)] // Only type-checks a patch; the merge works on the raw document.
-pub struct ProcessPatch {
-    #[schema(min_length = 1, max_length = 16, pattern = "^[A-Z][A-Z0-9_-]*$")]
-    #[serde(default)]
-    code: String,
-    #[schema(min_length = 1, max_length = 200)]
-    #[serde(default)]
-    name: String,
-    #[schema(max_length = 2000)]
-    purpose: Option<String>,
-    #[schema(max_length = 10000)]
-    description: Option<String>,
-    #[schema(value_type = Vec<ClauseNumber>, max_items = 100)]
-    clauses: Option<Vec<String>>,
-    owner_role_id: Option<String>,
-    review_due: Option<NaiveDate>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RaciAssignmentBody {
-    pub role_id: String,
-    /// The activity; absent or null for the process as a whole.
-    #[schema(max_length = 200)]
-    pub activity: Option<String>,
-    pub responsibility: Raci,
-}
 
 /// The whole RACI matrix: per activity exactly one `A`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RaciBody {
     #[schema(max_items = 500)]
-    pub assignments: Vec<RaciAssignmentBody>,
+    pub assignments: Vec<RaciAssignment>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -197,7 +95,7 @@ pub async fn create(
     caller: Auth,
     body: JsonBody<ProcessFields>,
 ) -> Result<HttpResponse, ApiError> {
-    let process = processes::create(&state.db, &caller.0, body.0.into()).await?;
+    let process = processes::create(&state.db, &caller.0, body.0).await?;
     Ok(created(
         format!("/api/v1/processes/{}", process.id),
         &process,
@@ -217,27 +115,18 @@ pub async fn get(
     Ok(ok_versioned(&process, process.version))
 }
 
-/// Change a process (manager) with a JSON merge patch. Retired processes cannot change.
+/// Change a process (manager) with a JSON merge patch. Retired processes cannot change; a
+/// patch that changes nothing leaves the version as it is.
 #[utoipa::path(operation_id = "update_process", tag = "processes", params(("id" = String, Path, description = ID, max_length = 36)), request_body = ProcessPatch, responses((status = 200, body = Process)))]
 #[patch("/processes/{id}")]
 pub async fn update(
     state: Data<AppState>,
     caller: Auth,
     id: Path<String>,
-    body: MergePatch<ProcessPatch>,
+    body: JsonBody<ProcessPatch>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let current = processes::get(&state.db, &caller.0, &id).await?;
-    check_version(if_match.0, current.version)?;
-    let fields = patch::apply(&ProcessFields::from(current.input()), body.0)?;
-    let process = processes::update(
-        &state.db,
-        &caller.0,
-        &id,
-        Some(current.version),
-        fields.into(),
-    )
-    .await?;
+    let process = processes::update(&state.db, &caller.0, &id, if_match.0, body.0).await?;
     Ok(ok_versioned(&process, process.version))
 }
 
@@ -264,16 +153,7 @@ pub async fn set_raci(
     body: JsonBody<RaciBody>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let assignments = body
-        .0
-        .assignments
-        .into_iter()
-        .map(|a| RaciAssignment {
-            role_id: a.role_id,
-            activity: a.activity,
-            responsibility: a.responsibility,
-        })
-        .collect();
+    let assignments = body.0.assignments;
     let process = processes::set_raci(&state.db, &caller.0, &id, if_match.0, assignments).await?;
     Ok(ok_versioned(&process, process.version))
 }

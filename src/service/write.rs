@@ -1,0 +1,137 @@
+//! The one write path. Every change of a stored resource goes through `create`, `modify` or
+//! `remove`, which fix the order of the steps:
+//! begin → load → check the expected version → bump the version (taking the row lock
+//! before anything else) → apply the change → append the audit row last → commit.
+//! A change that changes nothing writes nothing.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityName};
+
+use super::{Caller, audit_trail, begin_write, check_version, new_id};
+use crate::domain::DomainError;
+use crate::error::Result;
+use crate::persistence::Aggregate;
+
+async fn load_existing<A: Aggregate, C: ConnectionTrait>(conn: &C, id: &str) -> Result<A> {
+    Ok(A::load(conn, id)
+        .await?
+        .ok_or(DomainError::NotFound(A::NOUN))?)
+}
+
+/// Inserts a new resource: `insert` writes its rows under the new id.
+pub async fn create<A: Aggregate>(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    insert: impl AsyncFnOnce(&DatabaseTransaction, &str) -> Result<()>,
+) -> Result<A> {
+    let tx = begin_write(db).await?;
+    let id = new_id();
+    insert(&tx, &id).await?;
+    let created: A = load_existing(&tx, &id).await?;
+    audit_trail::record(
+        &tx,
+        Some(caller),
+        "create",
+        A::KIND,
+        &id,
+        None,
+        Some(&created.record()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Changes a resource. `decide` sees the stored resource and returns the change to make, or
+/// `None` when there is nothing to change (then nothing is written and the resource is
+/// returned as it is); `apply` writes the change after the version is bumped.
+pub async fn modify<A: Aggregate, P>(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    (id, expected_version): (&str, Option<i64>),
+    action: &str,
+    decide: impl FnOnce(&A) -> Result<Option<P>>,
+    apply: impl AsyncFnOnce(&DatabaseTransaction, P) -> Result<()>,
+) -> Result<A> {
+    let tx = begin_write(db).await?;
+    let before: A = load_existing(&tx, id).await?;
+    check_version(expected_version, before.version())?;
+    let Some(change) = decide(&before)? else {
+        return Ok(before);
+    };
+    bump_version::<A>(&tx, caller, &before).await?;
+    apply(&tx, change).await?;
+    let after: A = load_existing(&tx, id).await?;
+    audit_trail::record(
+        &tx,
+        Some(caller),
+        action,
+        A::KIND,
+        id,
+        Some(&before.record()),
+        Some(&after.record()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Deletes a resource (its children go with it) once `check` allows it.
+pub async fn remove<A: Aggregate>(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    (id, expected_version): (&str, Option<i64>),
+    check: impl FnOnce(&A) -> Result<()>,
+) -> Result<()> {
+    let tx = begin_write(db).await?;
+    let before: A = load_existing(&tx, id).await?;
+    check_version(expected_version, before.version())?;
+    check(&before)?;
+    let deleted = tx
+        .execute(
+            Query::delete()
+                .from_table(A::Entity::default().table_ref())
+                .and_where(Expr::col("id").eq(id))
+                .and_where(Expr::col("version").eq(before.version())),
+        )
+        .await?;
+    if deleted.rows_affected() == 0 {
+        return Err(DomainError::VersionMismatch.into());
+    }
+    audit_trail::record(
+        &tx,
+        Some(caller),
+        "delete",
+        A::KIND,
+        id,
+        Some(&before.record()),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Moves the row to the next version while it is still at the version just read, so of two
+/// concurrent writers one wins and the other gets `VersionMismatch`. On PostgreSQL this takes
+/// the row lock before any child row is touched.
+async fn bump_version<A: Aggregate>(
+    tx: &DatabaseTransaction,
+    caller: &Caller,
+    before: &A,
+) -> Result<()> {
+    let bumped = tx
+        .execute(
+            Query::update()
+                .table(A::Entity::default().table_ref())
+                .value("version", before.version() + 1)
+                .value("updated_at", caller.now)
+                .and_where(Expr::col("id").eq(before.id()))
+                .and_where(Expr::col("version").eq(before.version())),
+        )
+        .await?;
+    if bumped.rows_affected() == 0 {
+        return Err(DomainError::VersionMismatch.into());
+    }
+    Ok(())
+}
