@@ -1,10 +1,11 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use itsms::clock::Clock;
 use itsms::config::Settings;
 use itsms::domain::access::AccessRole;
 use itsms::domain::user::{NewUser, UserKind};
-use itsms::service::{audit_trail, bootstrap, users};
+use itsms::service::{Caller, audit_trail, bootstrap, users};
 use itsms::startup::Application;
 
 #[derive(Parser)]
@@ -109,7 +110,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 .ok_or_else(|| anyhow::anyhow!("--kind must be person or service"))?;
             let user = users::create(
                 &db,
-                None,
+                &Caller::service(Clock::default().now()),
                 NewUser {
                     email,
                     display_name,

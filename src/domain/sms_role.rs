@@ -2,21 +2,36 @@
 
 use super::DomainError;
 use super::validation::{Validator, dedup};
+use crate::editable_fields;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmsRoleInput {
-    pub name: String,
-    pub description: Option<String>,
-    pub responsibilities: Vec<String>,
-    pub authorities: Vec<String>,
-    pub required_competences: Vec<String>,
-    pub member_ids: Vec<String>,
+editable_fields! {
+    /// The editable fields of an SMS role.
+    pub struct SmsRoleFields / SmsRolePatch {
+        #[schema(example = "Service owner", min_length = 1, max_length = 120)]
+        name: String,
+        #[serde(default)]
+        #[schema(max_length = 2000)]
+        description: Option<String>,
+        #[serde(default)]
+        #[schema(max_items = 50)]
+        responsibilities: Vec<String>,
+        #[serde(default)]
+        #[schema(max_items = 50)]
+        authorities: Vec<String>,
+        #[serde(default)]
+        #[schema(max_items = 50)]
+        required_competences: Vec<String>,
+        /// Users who hold the role.
+        #[serde(default)]
+        #[schema(max_items = 200, value_type = Vec<uuid::Uuid>)]
+        member_ids: Vec<String>,
+    }
 }
 
 pub const MAX_LIST_ITEMS: usize = 50;
 pub const MAX_MEMBERS: usize = 200;
 
-pub fn validate(input: SmsRoleInput) -> Result<SmsRoleInput, DomainError> {
+pub fn validate(input: SmsRoleFields) -> Result<SmsRoleFields, DomainError> {
     let mut v = Validator::new();
     let name = v.required_text("name", &input.name, 120);
     let description = v.optional_text("description", input.description.as_deref(), 2000);
@@ -40,7 +55,7 @@ pub fn validate(input: SmsRoleInput) -> Result<SmsRoleInput, DomainError> {
         );
     }
     v.finish()?;
-    Ok(SmsRoleInput {
+    Ok(SmsRoleFields {
         name,
         description,
         responsibilities,
@@ -50,13 +65,23 @@ pub fn validate(input: SmsRoleInput) -> Result<SmsRoleInput, DomainError> {
     })
 }
 
+/// A role that owns processes or appears in a RACI cannot go: `references` counts both.
+pub fn ensure_deletable((owned, in_raci): (u64, u64)) -> Result<(), DomainError> {
+    if owned + in_raci > 0 {
+        return Err(DomainError::Conflict(format!(
+            "the role owns {owned} process(es) and appears in {in_raci} RACI assignment(s); reassign them first"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn trims_and_dedups() {
-        let r = validate(SmsRoleInput {
+        let r = validate(SmsRoleFields {
             name: " Service owner ".into(),
             description: None,
             responsibilities: vec![" Owns the service ".into()],
@@ -73,7 +98,7 @@ mod tests {
 
     #[test]
     fn empty_items_are_refused() {
-        let r = validate(SmsRoleInput {
+        let r = validate(SmsRoleFields {
             name: "".into(),
             description: None,
             responsibilities: vec!["".into()],

@@ -3,7 +3,39 @@
 use super::DomainError;
 use super::access::AccessRole;
 use super::validation::{Validator, dedup};
-use crate::text_enum;
+use crate::{editable_fields, text_enum};
+
+editable_fields! {
+    /// The fields of a user an admin may change.
+    pub struct UserFields / UserPatch {
+        #[schema(min_length = 1, max_length = 120)]
+        display_name: String,
+        #[schema(max_items = 5)]
+        roles: Vec<AccessRole>,
+        /// Deactivating a user ends their sessions.
+        active: bool,
+    }
+}
+
+/// Normalizes a user's changeable fields. `is_self`: admins may not lock themselves out.
+pub fn validate_fields(fields: UserFields, is_self: bool) -> Result<UserFields, DomainError> {
+    let mut v = Validator::new();
+    let display_name = v.required_text("display_name", &fields.display_name, 120);
+    if is_self {
+        v.check(fields.active, "active", "you cannot deactivate yourself");
+        v.check(
+            fields.roles.contains(&AccessRole::Admin),
+            "roles",
+            "you cannot remove your own admin role",
+        );
+    }
+    v.finish()?;
+    Ok(UserFields {
+        display_name,
+        roles: dedup(&fields.roles),
+        active: fields.active,
+    })
+}
 
 text_enum! {
     pub enum UserKind { Person => "person", Service => "service" }

@@ -7,7 +7,6 @@ pub mod handlers;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
-pub mod patch;
 pub mod problem;
 pub mod route_table;
 

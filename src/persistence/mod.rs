@@ -5,6 +5,8 @@ pub mod entities;
 pub mod login_attempts;
 pub mod page;
 pub mod processes;
+pub mod sms_roles;
+pub mod users;
 
 use std::collections::HashSet;
 use std::time::Duration;

@@ -65,7 +65,9 @@ async fn append<C: ConnectionTrait>(
         seq,
         id: new_id(),
         at: caller.map_or_else(|| Clock::default().now(), |c| c.now),
-        actor_id: caller.map(|c| c.user_id().to_string()),
+        actor_id: caller
+            .map(|c| c.user_id().to_string())
+            .filter(|id| !id.is_empty()),
         action: action.to_string(),
         entity_type: entity_type.to_string(),
         entity_id: entity_id.to_string(),

@@ -6,7 +6,8 @@ use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
 use super::auth::{SigningKeys, random_secret};
-use super::users;
+use super::{Caller, users};
+use crate::clock::Clock;
 use crate::config::{JwtAlgorithm, Settings};
 use crate::domain::access::AccessRole;
 use crate::domain::user::{NewUser, UserKind};
@@ -65,7 +66,7 @@ pub async fn first_admin(
         roles: vec![AccessRole::Admin],
         password: Some(password.clone()),
     };
-    match users::create(db, None, admin).await {
+    match users::create(db, &Caller::service(Clock::default().now()), admin).await {
         Ok(_) => Ok(configured.is_empty().then_some(password)),
         // Another replica created it first.
         Err(Error::Domain(crate::domain::DomainError::Conflict(_))) => Ok(None),

@@ -30,6 +30,19 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The service itself (bootstrap, command line): an admin that is nobody, recorded in
+    /// the audit trail without an actor.
+    pub fn service(now: DateTime<Utc>) -> Caller {
+        Caller {
+            principal: Principal {
+                user_id: String::new(),
+                roles: vec![crate::domain::access::AccessRole::Admin],
+            },
+            request_id: None,
+            now,
+        }
+    }
+
     pub fn user_id(&self) -> &str {
         &self.principal.user_id
     }

@@ -157,7 +157,7 @@ pub async fn delete(
     expected_version: Option<i64>,
 ) -> Result<()> {
     ensure_may_change(caller)?;
-    write::remove::<StoredProcess>(db, caller, (id, expected_version), |p| {
+    write::remove::<StoredProcess>(db, caller, (id, expected_version), async |_, p| {
         Ok(process::ensure_deletable(p.process.state)?)
     })
     .await

@@ -3,211 +3,131 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
 };
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
 use super::auth::{hash_password, random_secret, revoke_all_sessions, sha256_hex};
-use super::{Caller, audit_trail, begin_write, check_version, new_id};
-use crate::clock::Clock;
+use super::{Caller, write};
 use crate::domain::DomainError;
 use crate::domain::access::AccessRole;
-use crate::domain::user::{self, NewUser, UserKind};
-use crate::domain::validation::{Validator, dedup};
+use crate::domain::user::{self, NewUser, UserFields, UserKind, UserPatch};
+use crate::domain::validation::Validator;
 use crate::error::{Error, Result};
+use crate::persistence::Aggregate;
 use crate::persistence::entities::{api_key, user as row};
 use crate::persistence::page::{self, Page, PageRequest, SortKey};
-use crate::persistence::{from_json_text, is_unique_violation, to_json_text, update_versioned};
+use crate::persistence::users::{
+    self as stored, NewApiKeyRow, NewUserRow, StoredApiKey, StoredUser,
+};
 
+/// A user as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct User {
+    #[schema(format = Uuid)]
     pub id: String,
     #[schema(example = "ann@example.com")]
     pub email: String,
-    pub display_name: String,
     pub kind: UserKind,
-    pub roles: Vec<AccessRole>,
-    pub active: bool,
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub fields: UserFields,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-const ENTITY: &str = "user";
-
-fn view(m: row::Model) -> Result<User> {
-    Ok(User {
-        kind: UserKind::parse(&m.kind)
-            .ok_or_else(|| Error::Internal(format!("unknown user kind {}", m.kind)))?,
-        roles: from_json_text::<Vec<String>>(&m.roles)
-            .iter()
-            .filter_map(|r| AccessRole::parse(r))
-            .collect(),
-        id: m.id,
-        email: m.email,
-        display_name: m.display_name,
-        active: m.active,
-        version: m.version,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    })
+fn view(u: StoredUser) -> User {
+    User {
+        id: u.id,
+        email: u.email,
+        kind: u.kind,
+        fields: u.fields,
+        version: u.version,
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+    }
 }
 
-fn snapshot(u: &User) -> serde_json::Value {
-    serde_json::to_value(u).expect("serializes")
-}
-
-async fn load<C: ConnectionTrait>(conn: &C, id: &str) -> Result<User> {
-    let m = row::Entity::find_by_id(id.to_string())
-        .one(conn)
+async fn load<C: ConnectionTrait>(conn: &C, id: &str) -> Result<StoredUser> {
+    Ok(StoredUser::load(conn, id)
         .await?
-        .ok_or(DomainError::NotFound("user"))?;
-    view(m)
+        .ok_or(DomainError::NotFound(StoredUser::NOUN))?)
 }
 
 fn ensure_admin(caller: &Caller) -> Result<(), DomainError> {
     caller.ensure(caller.principal.is_admin(), "manage users")
 }
 
-fn email_taken(err: sea_orm::DbErr) -> Error {
-    if is_unique_violation(&err) {
-        DomainError::Conflict("a user with this email exists already".into()).into()
-    } else {
-        err.into()
-    }
-}
-
-/// Creates a user; `caller` is None only for the service's own bootstrap and CLI.
-pub async fn create(
-    db: &DatabaseConnection,
-    caller: Option<&Caller>,
-    input: NewUser,
-) -> Result<User> {
-    if let Some(c) = caller {
-        ensure_admin(c)?;
-    }
+/// Creates a user (admin, or the service itself at bootstrap and from the CLI).
+pub async fn create(db: &DatabaseConnection, caller: &Caller, input: NewUser) -> Result<User> {
+    ensure_admin(caller)?;
     let input = user::validate_new(input)?;
     let password_hash = match input.password.clone() {
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
-    let tx = begin_write(db).await?;
-    let at = caller.map_or_else(|| Clock::default().now(), |c| c.now);
-    let id = new_id();
-    row::ActiveModel {
-        id: Set(id.clone()),
-        email: Set(input.email),
-        display_name: Set(input.display_name),
-        kind: Set(input.kind.as_str().to_string()),
-        roles: Set(to_json_text(&input.roles)),
-        active: Set(true),
-        password_hash: Set(password_hash),
-        version: Set(1),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }
-    .insert(&tx)
-    .await
-    .map_err(email_taken)?;
-    let created = load(&tx, &id).await?;
-    audit_trail::record(
-        &tx,
-        caller,
-        "create",
-        ENTITY,
-        &id,
-        None,
-        Some(&snapshot(&created)),
-    )
+    let fields = UserFields {
+        display_name: input.display_name,
+        roles: input.roles,
+        active: true,
+    };
+    let created = write::create::<StoredUser>(db, caller, async |tx, id| {
+        let new = NewUserRow {
+            email: &input.email,
+            kind: input.kind,
+            fields: &fields,
+            password_hash,
+        };
+        stored::insert(tx, id, new, caller.now).await
+    })
     .await?;
-    tx.commit().await?;
-    Ok(created)
+    Ok(view(created))
 }
 
 pub async fn get(db: &DatabaseConnection, caller: &Caller, id: &str) -> Result<User> {
     ensure_admin(caller)?;
-    load(db, id).await
+    Ok(view(load(db, id).await?))
 }
 
 /// The calling user, whatever their roles.
 pub async fn me(db: &DatabaseConnection, caller: &Caller) -> Result<User> {
-    load(db, caller.user_id()).await
+    Ok(view(load(db, caller.user_id()).await?))
 }
 
-#[derive(Debug, Clone)]
-pub struct UserChanges {
-    pub display_name: String,
-    pub roles: Vec<AccessRole>,
-    pub active: bool,
-}
-
-impl User {
-    pub fn changes(&self) -> UserChanges {
-        UserChanges {
-            display_name: self.display_name.clone(),
-            roles: self.roles.clone(),
-            active: self.active,
-        }
-    }
-}
-
+/// Applies a merge patch. Deactivation ends the user's sessions; a patch that changes
+/// nothing writes nothing.
 pub async fn update(
     db: &DatabaseConnection,
     caller: &Caller,
     id: &str,
     expected_version: Option<i64>,
-    changes: UserChanges,
+    patch: UserPatch,
 ) -> Result<User> {
     ensure_admin(caller)?;
-    let mut v = Validator::new();
-    let display_name = v.required_text("display_name", &changes.display_name, 120);
-    if id == caller.user_id() {
-        v.check(changes.active, "active", "you cannot deactivate yourself");
-        v.check(
-            changes.roles.contains(&AccessRole::Admin),
-            "roles",
-            "you cannot remove your own admin role",
-        );
-    }
-    v.finish()?;
-    let tx = begin_write(db).await?;
-    let before = load(&tx, id).await?;
-    check_version(expected_version, before.version)?;
-    let update = row::ActiveModel {
-        display_name: Set(display_name),
-        roles: Set(to_json_text(&dedup(&changes.roles))),
-        active: Set(changes.active),
-        version: Set(before.version + 1),
-        updated_at: Set(caller.now),
-        ..Default::default()
-    };
-    update_versioned(
-        &tx,
-        (row::Column::Id, id),
-        (row::Column::Version, before.version),
-        update,
-        Error::from,
-    )
-    .await?;
-    if !changes.active {
-        revoke_all_sessions(&tx, id, caller.now).await?;
-    }
-    let after = load(&tx, id).await?;
-    audit_trail::record(
-        &tx,
-        Some(caller),
+    let changed = write::modify::<StoredUser, _>(
+        db,
+        caller,
+        (id, expected_version),
         "update",
-        ENTITY,
-        id,
-        Some(&snapshot(&before)),
-        Some(&snapshot(&after)),
+        |before| {
+            let is_self = id == caller.user_id();
+            let fields = user::validate_fields(patch.apply_to(before.fields.clone()), is_self)?;
+            Ok((fields != before.fields).then_some(fields))
+        },
+        async |tx, fields| {
+            stored::update(tx, id, &fields).await?;
+            if !fields.active {
+                revoke_all_sessions(tx, id, caller.now).await?;
+            }
+            Ok(())
+        },
     )
     .await?;
-    tx.commit().await?;
-    Ok(after)
+    Ok(view(changed))
 }
 
 /// Sets a person's password and ends their sessions.
@@ -221,48 +141,34 @@ pub async fn set_password(
     let mut v = Validator::new();
     user::check_password(&mut v, "password", &password);
     v.finish()?;
-    let target = load(db, id).await?;
-    if target.kind != UserKind::Person {
-        return Err(DomainError::invalid(
-            "password",
-            "service accounts authenticate with API keys, not passwords",
-        )
-        .into());
+    if load(db, id).await?.kind != UserKind::Person {
+        return Err(not_a_person());
     }
     let hash = hash_password(password).await?;
-    let tx = begin_write(db).await?;
-    let before = load(&tx, id).await?;
-    let update = row::ActiveModel {
-        password_hash: Set(Some(hash)),
-        version: Set(before.version + 1),
-        updated_at: Set(caller.now),
-        ..Default::default()
-    };
-    update_versioned(
-        &tx,
-        (row::Column::Id, id),
-        (row::Column::Version, before.version),
-        update,
-        Error::from,
-    )
-    .await?;
-    revoke_all_sessions(&tx, id, caller.now).await?;
-    let (hidden, changed) = (
-        json!({"password": "(hidden)"}),
-        json!({"password": "(changed)"}),
-    );
-    audit_trail::record(
-        &tx,
-        Some(caller),
+    write::modify::<StoredUser, _>(
+        db,
+        caller,
+        (id, None),
         "set_password",
-        ENTITY,
-        id,
-        Some(&hidden),
-        Some(&changed),
+        |target| match target.kind {
+            UserKind::Person => Ok(Some(hash)),
+            UserKind::Service => Err(not_a_person()),
+        },
+        async |tx, hash| {
+            stored::set_password_hash(tx, id, hash).await?;
+            revoke_all_sessions(tx, id, caller.now).await
+        },
     )
     .await?;
-    tx.commit().await?;
     Ok(())
+}
+
+fn not_a_person() -> Error {
+    DomainError::invalid(
+        "password",
+        "service accounts authenticate with API keys, not passwords",
+    )
+    .into()
 }
 
 #[derive(Debug, Clone, Default)]
@@ -323,7 +229,7 @@ pub async fn list(
     let items = page
         .items
         .into_iter()
-        .map(view)
+        .map(|m| stored::from_row(m).map(view))
         .collect::<Result<Vec<_>>>()?;
     Ok(Page {
         items,
@@ -336,9 +242,12 @@ pub async fn count(db: &DatabaseConnection) -> Result<u64> {
     Ok(row::Entity::find().count(db).await?)
 }
 
+/// An API key as the API shows it; the secret is never shown again.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApiKey {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub user_id: String,
     pub name: String,
     /// The key's first characters, to tell keys apart.
@@ -357,16 +266,16 @@ pub struct NewApiKey {
     pub key: String,
 }
 
-fn key_view(m: api_key::Model) -> ApiKey {
+fn key_view(k: StoredApiKey) -> ApiKey {
     ApiKey {
-        id: m.id,
-        user_id: m.user_id,
-        name: m.name,
-        prefix: m.prefix,
-        expires_at: m.expires_at,
-        revoked_at: m.revoked_at,
-        last_used_at: m.last_used_at,
-        created_at: m.created_at,
+        id: k.id,
+        user_id: k.user_id,
+        name: k.name,
+        prefix: k.prefix,
+        expires_at: k.expires_at,
+        revoked_at: k.revoked_at,
+        last_used_at: k.last_used_at,
+        created_at: k.created_at,
     }
 }
 
@@ -384,45 +293,27 @@ pub async fn create_api_key(
         v.check(e > caller.now, "expires_at", "must be in the future");
     }
     v.finish()?;
-    let tx = begin_write(db).await?;
-    let owner = load(&tx, user_id).await?;
-    if owner.kind != UserKind::Service {
-        return Err(DomainError::invalid(
-            "user_id",
-            "API keys belong to service accounts (kind `service`)",
-        )
-        .into());
-    }
-    let secret = random_secret();
-    let key = format!("itsms_{secret}");
-    let m = api_key::ActiveModel {
-        id: Set(new_id()),
-        user_id: Set(user_id.to_string()),
-        name: Set(name),
-        prefix: Set(key[..12].to_string()),
-        key_hash: Set(sha256_hex(&key)),
-        expires_at: Set(expires_at.map(|e| e.trunc_subsecs(6))),
-        revoked_at: Set(None),
-        last_used_at: Set(None),
-        created_at: Set(caller.now),
-    }
-    .insert(&tx)
+    let key = format!("itsms_{}", random_secret());
+    let created = write::create::<StoredApiKey>(db, caller, async |tx, id| {
+        if load(tx, user_id).await?.kind != UserKind::Service {
+            return Err(DomainError::invalid(
+                "user_id",
+                "API keys belong to service accounts (kind `service`)",
+            )
+            .into());
+        }
+        let new = NewApiKeyRow {
+            user_id,
+            name: &name,
+            prefix: &key[..12],
+            key_hash: sha256_hex(&key),
+            expires_at: expires_at.map(|e| e.trunc_subsecs(6)),
+        };
+        stored::insert_api_key(tx, id, new, caller.now).await
+    })
     .await?;
-    let created = key_view(m);
-    let snapshot = serde_json::to_value(&created).expect("serializes");
-    audit_trail::record(
-        &tx,
-        Some(caller),
-        "create",
-        "api_key",
-        &created.id,
-        None,
-        Some(&snapshot),
-    )
-    .await?;
-    tx.commit().await?;
     Ok(NewApiKey {
-        api_key: created,
+        api_key: key_view(created),
         key,
     })
 }
@@ -439,9 +330,10 @@ pub async fn list_api_keys(
         .order_by_asc(api_key::Column::Id)
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(key_view).collect())
+    Ok(rows.into_iter().map(|m| key_view(m.into())).collect())
 }
 
+/// Revokes a key; revoking a revoked key changes nothing.
 pub async fn revoke_api_key(
     db: &DatabaseConnection,
     caller: &Caller,
@@ -449,34 +341,19 @@ pub async fn revoke_api_key(
     key_id: &str,
 ) -> Result<()> {
     ensure_admin(caller)?;
-    let tx = begin_write(db).await?;
-    let found = api_key::Entity::find_by_id(key_id.to_string())
-        .filter(api_key::Column::UserId.eq(user_id))
-        .one(&tx)
-        .await?
-        .ok_or(DomainError::NotFound("API key"))?;
-    if found.revoked_at.is_some() {
-        return Ok(());
-    }
-    let before = serde_json::to_value(key_view(found.clone())).expect("serializes");
-    let revoked = api_key::ActiveModel {
-        id: Set(found.id.clone()),
-        revoked_at: Set(Some(caller.now)),
-        ..Default::default()
-    }
-    .update(&tx)
-    .await?;
-    let after = serde_json::to_value(key_view(revoked)).expect("serializes");
-    audit_trail::record(
-        &tx,
-        Some(caller),
+    write::modify::<StoredApiKey, _>(
+        db,
+        caller,
+        (key_id, None),
         "revoke",
-        "api_key",
-        key_id,
-        Some(&before),
-        Some(&after),
+        |key| {
+            if key.user_id != user_id {
+                return Err(DomainError::NotFound(StoredApiKey::NOUN).into());
+            }
+            Ok(key.revoked_at.is_none().then_some(()))
+        },
+        async |tx, ()| stored::revoke_api_key(tx, key_id, caller.now).await,
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }

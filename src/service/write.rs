@@ -81,12 +81,12 @@ pub async fn remove<A: Aggregate>(
     db: &DatabaseConnection,
     caller: &Caller,
     (id, expected_version): (&str, Option<i64>),
-    check: impl FnOnce(&A) -> Result<()>,
+    check: impl AsyncFnOnce(&DatabaseTransaction, &A) -> Result<()>,
 ) -> Result<()> {
     let tx = begin_write(db).await?;
     let before: A = load_existing(&tx, id).await?;
     check_version(expected_version, before.version())?;
-    check(&before)?;
+    check(&tx, &before).await?;
     let deleted = tx
         .execute(
             Query::delete()

@@ -5,15 +5,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::access::AccessRole;
-use crate::domain::user::{NewUser, UserKind};
+use crate::domain::user::{NewUser, UserKind, UserPatch};
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
-use crate::http::patch::{self, MergePatch};
 use crate::http::problem::ApiError;
 use crate::http::{AppState, csv};
 use crate::list_response;
-use crate::service::check_version;
-use crate::service::users::{self, ApiKey, NewApiKey, User, UserChanges, UserFilter};
+use crate::service::users::{self, ApiKey, NewApiKey, User, UserFilter};
 use crate::text_enum;
 
 list_response!(UserList, User);
@@ -38,32 +36,6 @@ pub struct UserCreate {
 
 fn person() -> UserKind {
     UserKind::Person
-}
-
-/// The fields an admin may change.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UserFields {
-    #[schema(min_length = 1, max_length = 120)]
-    pub display_name: String,
-    #[schema(max_items = 5)]
-    pub roles: Vec<AccessRole>,
-    /// Deactivating a user ends their sessions.
-    pub active: bool,
-}
-
-/// A JSON merge patch of a user.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)] // Only type-checks a patch; the merge works on the raw document.
-pub struct UserPatch {
-    #[schema(min_length = 1, max_length = 120)]
-    #[serde(default)]
-    display_name: String,
-    #[schema(max_items = 5)]
-    roles: Option<Vec<AccessRole>>,
-    #[serde(default)]
-    active: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -144,7 +116,7 @@ pub async fn create(
         roles: b.roles,
         password: b.password,
     };
-    let user = users::create(&state.db, Some(&caller.0), input).await?;
+    let user = users::create(&state.db, &caller.0, input).await?;
     Ok(created(
         format!("/api/v1/users/{}", user.id),
         &user,
@@ -171,26 +143,10 @@ pub async fn update(
     state: Data<AppState>,
     caller: Auth,
     id: Path<String>,
-    body: MergePatch<UserPatch>,
+    body: JsonBody<UserPatch>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    let current = users::get(&state.db, &caller.0, &id).await?;
-    check_version(if_match.0, current.version)?;
-    let c = current.changes();
-    let fields = patch::apply(
-        &UserFields {
-            display_name: c.display_name,
-            roles: c.roles,
-            active: c.active,
-        },
-        body.0,
-    )?;
-    let changes = UserChanges {
-        display_name: fields.display_name,
-        roles: fields.roles,
-        active: fields.active,
-    };
-    let user = users::update(&state.db, &caller.0, &id, Some(current.version), changes).await?;
+    let user = users::update(&state.db, &caller.0, &id, if_match.0, body.0).await?;
     Ok(ok_versioned(&user, user.version))
 }
 

@@ -1,0 +1,248 @@
+//! Users and their API keys in the database.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::entities::{api_key, user as row};
+use super::{Aggregate, from_json_text, is_unique_violation, to_json_text};
+use crate::domain::DomainError;
+use crate::domain::access::AccessRole;
+use crate::domain::user::{UserFields, UserKind};
+use crate::error::{Error, Result};
+
+/// A stored user. The password hash stays in the database layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredUser {
+    #[serde(skip)]
+    pub id: String,
+    pub email: String,
+    pub kind: UserKind,
+    #[serde(flatten)]
+    pub fields: UserFields,
+    #[serde(skip)]
+    pub version: i64,
+    #[serde(skip)]
+    pub created_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Aggregate for StoredUser {
+    type Entity = row::Entity;
+    const KIND: &'static str = "user";
+    const NOUN: &'static str = "user";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn record(&self) -> Value {
+        serde_json::to_value(self).expect("plain data serializes")
+    }
+
+    async fn load<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<Self>> {
+        row::Entity::find_by_id(id.to_string())
+            .one(conn)
+            .await?
+            .map(from_row)
+            .transpose()
+    }
+}
+
+pub fn from_row(m: row::Model) -> Result<StoredUser> {
+    Ok(StoredUser {
+        kind: UserKind::parse(&m.kind)
+            .ok_or_else(|| Error::Internal(format!("unknown user kind {}", m.kind)))?,
+        fields: UserFields {
+            display_name: m.display_name,
+            roles: from_json_text::<Vec<String>>(&m.roles)
+                .iter()
+                .filter_map(|r| AccessRole::parse(r))
+                .collect(),
+            active: m.active,
+        },
+        id: m.id,
+        email: m.email,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+fn email_taken(err: sea_orm::DbErr) -> Error {
+    if is_unique_violation(&err) {
+        DomainError::Conflict("a user with this email exists already".into()).into()
+    } else {
+        err.into()
+    }
+}
+
+pub struct NewUserRow<'a> {
+    pub email: &'a str,
+    pub kind: UserKind,
+    pub fields: &'a UserFields,
+    pub password_hash: Option<String>,
+}
+
+pub async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    new: NewUserRow<'_>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    row::ActiveModel {
+        id: Set(id.to_string()),
+        email: Set(new.email.to_string()),
+        display_name: Set(new.fields.display_name.clone()),
+        kind: Set(new.kind.as_str().to_string()),
+        roles: Set(to_json_text(&new.fields.roles)),
+        active: Set(new.fields.active),
+        password_hash: Set(new.password_hash),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(conn)
+    .await
+    .map_err(email_taken)?;
+    Ok(())
+}
+
+/// Writes the changeable fields of an existing user (its version is already bumped).
+pub async fn update<C: ConnectionTrait>(conn: &C, id: &str, fields: &UserFields) -> Result<()> {
+    row::Entity::update_many()
+        .set(row::ActiveModel {
+            display_name: Set(fields.display_name.clone()),
+            roles: Set(to_json_text(&fields.roles)),
+            active: Set(fields.active),
+            ..Default::default()
+        })
+        .filter(row::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_password_hash<C: ConnectionTrait>(conn: &C, id: &str, hash: String) -> Result<()> {
+    row::Entity::update_many()
+        .set(row::ActiveModel {
+            password_hash: Set(Some(hash)),
+            ..Default::default()
+        })
+        .filter(row::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// A stored API key; its secret exists only as a hash.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredApiKey {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub last_used_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub created_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub version: i64,
+}
+
+impl From<api_key::Model> for StoredApiKey {
+    fn from(m: api_key::Model) -> Self {
+        StoredApiKey {
+            id: m.id,
+            user_id: m.user_id,
+            name: m.name,
+            prefix: m.prefix,
+            expires_at: m.expires_at,
+            revoked_at: m.revoked_at,
+            last_used_at: m.last_used_at,
+            created_at: m.created_at,
+            version: m.version,
+        }
+    }
+}
+
+impl Aggregate for StoredApiKey {
+    type Entity = api_key::Entity;
+    const KIND: &'static str = "api_key";
+    const NOUN: &'static str = "API key";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn record(&self) -> Value {
+        serde_json::to_value(self).expect("plain data serializes")
+    }
+
+    async fn load<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<Self>> {
+        Ok(api_key::Entity::find_by_id(id.to_string())
+            .one(conn)
+            .await?
+            .map(Into::into))
+    }
+}
+
+pub struct NewApiKeyRow<'a> {
+    pub user_id: &'a str,
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub key_hash: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert_api_key<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    new: NewApiKeyRow<'_>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    api_key::ActiveModel {
+        id: Set(id.to_string()),
+        user_id: Set(new.user_id.to_string()),
+        name: Set(new.name.to_string()),
+        prefix: Set(new.prefix.to_string()),
+        key_hash: Set(new.key_hash),
+        expires_at: Set(new.expires_at),
+        revoked_at: Set(None),
+        last_used_at: Set(None),
+        created_at: Set(at),
+        version: Set(1),
+        updated_at: Set(Some(at)),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn revoke_api_key<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    api_key::Entity::update_many()
+        .set(api_key::ActiveModel {
+            revoked_at: Set(Some(at)),
+            ..Default::default()
+        })
+        .filter(api_key::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
