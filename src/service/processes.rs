@@ -9,7 +9,6 @@ use sea_orm::{
     QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{Caller, audit_trail, begin_write, check_version, new_id, sms_roles};
@@ -493,33 +492,17 @@ pub async fn list(
                 .or(Func::lower(Expr::col(row::Column::Purpose)).like(pattern)),
         );
     }
-    let sorts = [
-        SortKey {
-            name: "code",
-            column: row::Column::Code,
-        },
-        SortKey {
-            name: "name",
-            column: row::Column::Name,
-        },
-        SortKey {
-            name: "created_at",
-            column: row::Column::Id,
-        },
+    let sorts: [SortKey<_>; 4] = [
+        ("code", row::Column::Code, page::Kind::Text),
+        ("name", row::Column::Name, page::Kind::Text),
+        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
+        (
+            "review_due",
+            row::Column::ReviewDue,
+            page::Kind::NullableDate,
+        ),
     ];
-    let page = page::fetch(
-        db,
-        select,
-        &sorts,
-        row::Column::Id,
-        request,
-        |m, sort| match sort {
-            "code" => (json!(m.code), m.id.clone()),
-            "name" => (json!(m.name), m.id.clone()),
-            _ => (json!(m.id), m.id.clone()),
-        },
-    )
-    .await?;
+    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
     let ids: Vec<String> = page.items.iter().map(|m| m.id.clone()).collect();
     let mut parts = parts_of(db, &ids).await?;
     let items = page

@@ -9,7 +9,6 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{Caller, audit_trail, begin_write, check_version, new_id};
@@ -321,28 +320,11 @@ pub async fn list(
             .map(|m| m.role_id);
         select = select.filter(role::Column::Id.is_in(holders));
     }
-    let sorts = [
-        SortKey {
-            name: "name",
-            column: role::Column::NameKey,
-        },
-        SortKey {
-            name: "created_at",
-            column: role::Column::Id,
-        },
+    let sorts: [SortKey<_>; 2] = [
+        ("name", role::Column::NameKey, page::Kind::Text),
+        ("created_at", role::Column::CreatedAt, page::Kind::Timestamp),
     ];
-    let page = page::fetch(
-        db,
-        select,
-        &sorts,
-        role::Column::Id,
-        request,
-        |m, sort| match sort {
-            "name" => (json!(m.name_key), m.id.clone()),
-            _ => (json!(m.id), m.id.clone()),
-        },
-    )
-    .await?;
+    let page = page::fetch(db, select, &sorts, role::Column::Id, request).await?;
     let ids: Vec<String> = page.items.iter().map(|m| m.id.clone()).collect();
     let mut members = members_of(db, &ids).await?;
     Ok(page.map(|m| {
