@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::domain::DomainError;
 use crate::error::{Error, Result};
 use crate::persistence::entities::audit_entry::{self, Column, Entity};
-use crate::persistence::page::{self, Page, PageRequest, SortKey};
+use crate::persistence::page::{self, Kind, Page, PageRequest};
 
 /// Appends one row for a change of `entity_type`/`entity_id`. `before`/`after` are the
 /// entity's snapshots (absent on create/delete); only changed fields are kept.
@@ -223,14 +223,8 @@ pub async fn list(
     if let Some(v) = filter.to {
         select = select.filter(Column::At.lt(v));
     }
-    let sorts = [SortKey {
-        name: "seq",
-        column: Column::Seq,
-    }];
-    let page = page::fetch(db, select, &sorts, Column::Id, request, |m, _| {
-        (json!(m.seq), m.id.clone())
-    })
-    .await?;
+    let sorts = [("seq", Column::Seq, Kind::Integer)];
+    let page = page::fetch(db, select, &sorts, Column::Id, request).await?;
     Ok(page.map(AuditEntry::from))
 }
 

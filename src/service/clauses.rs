@@ -5,14 +5,13 @@ use std::collections::HashMap;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::Caller;
 use crate::domain::{DomainError, clause};
 use crate::error::Result;
 use crate::persistence::entities::{clause as row, process_clause};
-use crate::persistence::page::{self, Page, PageRequest, SortKey};
+use crate::persistence::page::{self, Kind, Page, PageRequest};
 
 /// Counts of the SMS records that refer to a clause.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -97,14 +96,8 @@ pub async fn list(
         select = select
             .filter(sea_orm::sea_query::Func::lower(Expr::col(row::Column::Title)).like(pattern));
     }
-    let sorts = [SortKey {
-        name: "clause",
-        column: row::Column::Position,
-    }];
-    let page = page::fetch(db, select, &sorts, row::Column::Clause, request, |m, _| {
-        (json!(m.position), m.clause.clone())
-    })
-    .await?;
+    let sorts = [("clause", row::Column::Position, Kind::Integer)];
+    let page = page::fetch(db, select, &sorts, row::Column::Clause, request).await?;
     let numbers: Vec<String> = page.items.iter().map(|m| m.clause.clone()).collect();
     let counts = process_counts(db, &numbers).await?;
     Ok(page.map(|m| view(m, &counts)))

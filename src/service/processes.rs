@@ -7,7 +7,6 @@ use sea_orm::{
     QueryTrait,
 };
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{Caller, write};
@@ -286,33 +285,17 @@ pub async fn list(
                 .or(Func::lower(Expr::col(row::Column::Purpose)).like(pattern)),
         );
     }
-    let sorts = [
-        SortKey {
-            name: "code",
-            column: row::Column::Code,
-        },
-        SortKey {
-            name: "name",
-            column: row::Column::Name,
-        },
-        SortKey {
-            name: "created_at",
-            column: row::Column::Id,
-        },
+    let sorts: [SortKey<_>; 4] = [
+        ("code", row::Column::Code, page::Kind::Text),
+        ("name", row::Column::Name, page::Kind::Text),
+        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
+        (
+            "review_due",
+            row::Column::ReviewDue,
+            page::Kind::NullableDate,
+        ),
     ];
-    let page = page::fetch(
-        db,
-        select,
-        &sorts,
-        row::Column::Id,
-        request,
-        |m, sort| match sort {
-            "code" => (json!(m.code), m.id.clone()),
-            "name" => (json!(m.name), m.id.clone()),
-            _ => (json!(m.id), m.id.clone()),
-        },
-    )
-    .await?;
+    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
     let items = stored::load_children(db, page.items)
         .await?
         .into_iter()

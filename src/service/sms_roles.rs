@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{Caller, write};
@@ -151,28 +150,11 @@ pub async fn list(
             .map(|m| m.role_id);
         select = select.filter(role::Column::Id.is_in(holders));
     }
-    let sorts = [
-        SortKey {
-            name: "name",
-            column: role::Column::NameKey,
-        },
-        SortKey {
-            name: "created_at",
-            column: role::Column::Id,
-        },
+    let sorts: [SortKey<_>; 2] = [
+        ("name", role::Column::NameKey, page::Kind::Text),
+        ("created_at", role::Column::CreatedAt, page::Kind::Timestamp),
     ];
-    let page = page::fetch(
-        db,
-        select,
-        &sorts,
-        role::Column::Id,
-        request,
-        |m, sort| match sort {
-            "name" => (json!(m.name_key), m.id.clone()),
-            _ => (json!(m.id), m.id.clone()),
-        },
-    )
-    .await?;
+    let page = page::fetch(db, select, &sorts, role::Column::Id, request).await?;
     let items = stored::load_children(db, page.items)
         .await?
         .into_iter()

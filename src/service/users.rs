@@ -7,7 +7,6 @@ use sea_orm::{
     QueryOrder,
 };
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::auth::{hash_password, random_secret, revoke_all_sessions, sha256_hex};
@@ -204,28 +203,11 @@ pub async fn list(
     if let Some(role) = filter.role {
         select = select.filter(row::Column::Roles.like(format!("%\"{}\"%", role.as_str())));
     }
-    let sorts = [
-        SortKey {
-            name: "email",
-            column: row::Column::Email,
-        },
-        SortKey {
-            name: "created_at",
-            column: row::Column::Id,
-        },
+    let sorts: [SortKey<_>; 2] = [
+        ("email", row::Column::Email, page::Kind::Text),
+        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
     ];
-    let page = page::fetch(
-        db,
-        select,
-        &sorts,
-        row::Column::Id,
-        request,
-        |m, sort| match sort {
-            "email" => (json!(m.email), m.id.clone()),
-            _ => (json!(m.id), m.id.clone()),
-        },
-    )
-    .await?;
+    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
     let items = page
         .items
         .into_iter()

@@ -9,6 +9,7 @@ mod clauses;
 mod concurrency;
 mod conventions;
 mod openapi;
+mod paging;
 mod processes;
 mod sms_roles;
 mod startup;

@@ -36,6 +36,7 @@ text_enum! {
     pub enum ProcessSort {
         Code => "code", CodeDesc => "-code", Name => "name", NameDesc => "-name",
         CreatedAt => "created_at", CreatedAtDesc => "-created_at",
+        ReviewDue => "review_due", ReviewDueDesc => "-review_due",
     }
 }
 
