@@ -158,14 +158,21 @@ impl Head {
         "key_check",
     ];
 
+    /// Selects the head's columns. They are qualified by the table so that a connection
+    /// whose schema predates a migration re-reads it instead of taking an unknown column for
+    /// SQLite's double-quoted string literal.
+    fn select() -> sea_orm::sea_query::SelectStatement {
+        let mut select = Query::select();
+        for column in Self::COLUMNS {
+            select.expr_as(Expr::col((HEAD, column)), column);
+        }
+        select.from(HEAD).and_where(Expr::col((HEAD, "id")).eq(1));
+        select
+    }
+
     async fn read<C: ConnectionTrait>(conn: &C) -> Result<Head> {
         let row = conn
-            .query_one(
-                Query::select()
-                    .columns(Self::COLUMNS)
-                    .from(HEAD)
-                    .and_where(Expr::col("id").eq(1)),
-            )
+            .query_one(&Self::select())
             .await?
             .ok_or_else(|| Error::Internal("the audit chain head row is missing".into()))?;
         Self::from_row(&row)
@@ -492,17 +499,13 @@ impl std::str::FromStr for Anchor {
 async fn head_and_stray(db: &DatabaseConnection) -> Result<(Head, Option<i64>)> {
     let row = db
         .query_one(
-            Query::select()
-                .columns(Head::COLUMNS)
-                .expr_as(
-                    Expr::cust(
-                        "(SELECT MIN(t.seq) FROM audit_trail t \
-                         WHERE t.seq < 1 OR t.seq > audit_chain_head.seq)",
-                    ),
-                    "stray_seq",
-                )
-                .from(HEAD)
-                .and_where(Expr::col("id").eq(1)),
+            Head::select().expr_as(
+                Expr::cust(
+                    "(SELECT MIN(t.seq) FROM audit_trail t \
+                     WHERE t.seq < 1 OR t.seq > audit_chain_head.seq)",
+                ),
+                "stray_seq",
+            ),
         )
         .await?
         .ok_or_else(|| Error::Internal("the audit chain head row is missing".into()))?;
