@@ -453,7 +453,10 @@ mod tests {
         assert!(err.contains("not both"), "{err}");
         let s = Settings::load_from(None, env(&[("ITSMS__AUDIT__HMAC_KEY", &key)])).unwrap();
         assert_eq!(s.audit.hmac_key, key);
-        assert!(!format!("{s:?}").contains(&key), "the key stays out of debug output");
+        assert!(
+            !format!("{s:?}").contains(&key),
+            "the key stays out of debug output"
+        );
     }
 
     #[test]

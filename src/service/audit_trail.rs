@@ -235,7 +235,9 @@ impl ChainKey {
     }
 
     fn boundary_check(&self, from_seq: i64, after_hash: &str) -> String {
-        self.mac(&[format!("itsms audit trail keyed from {from_seq} after {after_hash}").as_bytes()])
+        self.mac(&[
+            format!("itsms audit trail keyed from {from_seq} after {after_hash}").as_bytes(),
+        ])
     }
 
     fn opens(&self, boundary: &Boundary) -> bool {
@@ -256,17 +258,20 @@ fn register(key: &ChainKey) {
 
 fn registered_key_for(boundary: &Boundary) -> Result<ChainKey> {
     let keys = KEYS.read().unwrap_or_else(|e| e.into_inner());
-    keys.iter().find(|k| k.opens(boundary)).cloned().ok_or_else(|| {
-        tracing::error!(
-            keyed_from_seq = boundary.from_seq,
-            "audit trail: the chain head's key boundary matches no configured key"
-        );
-        Error::Internal(
+    keys.iter()
+        .find(|k| k.opens(boundary))
+        .cloned()
+        .ok_or_else(|| {
+            tracing::error!(
+                keyed_from_seq = boundary.from_seq,
+                "audit trail: the chain head's key boundary matches no configured key"
+            );
+            Error::Internal(
             "the audit trail is keyed, but not with a key this process holds (audit.hmac_key), \
              or its chain head was altered"
                 .into(),
         )
-    })
+        })
 }
 
 enum Scheme {
@@ -498,15 +503,13 @@ impl std::str::FromStr for Anchor {
 /// from one snapshot while changes are being appended.
 async fn head_and_stray(db: &DatabaseConnection) -> Result<(Head, Option<i64>)> {
     let row = db
-        .query_one(
-            Head::select().expr_as(
-                Expr::cust(
-                    "(SELECT MIN(t.seq) FROM audit_trail t \
+        .query_one(Head::select().expr_as(
+            Expr::cust(
+                "(SELECT MIN(t.seq) FROM audit_trail t \
                      WHERE t.seq < 1 OR t.seq > audit_chain_head.seq)",
-                ),
-                "stray_seq",
             ),
-        )
+            "stray_seq",
+        ))
         .await?
         .ok_or_else(|| Error::Internal("the audit chain head row is missing".into()))?;
     Ok((Head::from_row(&row)?, row.try_get("", "stray_seq")?))
@@ -523,8 +526,8 @@ pub async fn verify(
     const BATCH: u64 = 1000;
     let (head, stray) = head_and_stray(db).await?;
     let boundary = head.boundary();
-    let report = |checked: i64, broken: Option<(i64, BreakReason)>, last: Option<String>| {
-        ChainReport {
+    let report =
+        |checked: i64, broken: Option<(i64, BreakReason)>, last: Option<String>| ChainReport {
             valid: broken.is_none(),
             entries_checked: checked,
             first_broken_seq: broken.map(|b| b.0),
@@ -535,8 +538,7 @@ pub async fn verify(
                 hash: head.last_hash.clone(),
             },
             keyed_from_seq: head.keyed_from_seq,
-        }
-    };
+        };
     if let Some(seq) = stray.filter(|s| *s < 1) {
         return Ok(report(0, Some((seq, BreakReason::UnreachableRow)), None));
     }
@@ -545,7 +547,11 @@ pub async fn verify(
         (None, None) => None,
         (None, Some(_)) => return Ok(report(0, Some((1, BreakReason::NotKeyed)), None)),
         (Some(b), Some(k)) if !k.opens(b) => {
-            return Ok(report(0, Some((b.from_seq, BreakReason::KeyMismatch)), None));
+            return Ok(report(
+                0,
+                Some((b.from_seq, BreakReason::KeyMismatch)),
+                None,
+            ));
         }
         (Some(b), _) => Some(b),
     };
@@ -570,24 +576,40 @@ pub async fn verify(
             .await?;
         if rows.is_empty() {
             // Rows removed from the end: the head is ahead of them.
-            return Ok(report(checked, Some((checked + 1, BreakReason::MissingRow)), None));
+            return Ok(report(
+                checked,
+                Some((checked + 1, BreakReason::MissingRow)),
+                None,
+            ));
         }
         for row in rows {
             if let Some(broken) = at_boundary(&prev_hash, checked + 1) {
                 return Ok(report(checked, Some(broken), None));
             }
             if row.seq != checked + 1 {
-                return Ok(report(checked, Some((checked + 1, BreakReason::MissingRow)), None));
+                return Ok(report(
+                    checked,
+                    Some((checked + 1, BreakReason::MissingRow)),
+                    None,
+                ));
             }
             let scheme = match (keyed, key) {
                 (Some(b), Some(k)) if row.seq >= b.from_seq => Scheme::Keyed(k.clone()),
                 _ => Scheme::Plain,
             };
             if row.prev_hash != prev_hash || hash_of(&row, &scheme) != row.hash {
-                return Ok(report(checked, Some((row.seq, BreakReason::HashMismatch)), None));
+                return Ok(report(
+                    checked,
+                    Some((row.seq, BreakReason::HashMismatch)),
+                    None,
+                ));
             }
             if let Some(anchor) = expect.filter(|a| a.seq == row.seq && a.hash != row.hash) {
-                return Ok(report(checked, Some((anchor.seq, BreakReason::AnchorMismatch)), None));
+                return Ok(report(
+                    checked,
+                    Some((anchor.seq, BreakReason::AnchorMismatch)),
+                    None,
+                ));
             }
             prev_hash = row.hash;
             checked += 1;
@@ -606,13 +628,25 @@ pub async fn verify(
         return Ok(report(checked, Some(broken), None));
     }
     if let Some(b) = keyed.filter(|b| b.from_seq > checked + 1 || b.from_seq < 1) {
-        return Ok(report(checked, Some((b.from_seq, BreakReason::KeyMismatch)), None));
+        return Ok(report(
+            checked,
+            Some((b.from_seq, BreakReason::KeyMismatch)),
+            None,
+        ));
     }
     if let Some(seq) = stray {
-        return Ok(report(checked, Some((seq, BreakReason::UnreachableRow)), None));
+        return Ok(report(
+            checked,
+            Some((seq, BreakReason::UnreachableRow)),
+            None,
+        ));
     }
     if let Some(anchor) = expect.filter(|a| a.seq > checked) {
-        return Ok(report(checked, Some((anchor.seq, BreakReason::AnchorMismatch)), None));
+        return Ok(report(
+            checked,
+            Some((anchor.seq, BreakReason::AnchorMismatch)),
+            None,
+        ));
     }
     Ok(report(checked, None, Some(prev_hash)))
 }
@@ -774,7 +808,10 @@ mod tests {
         let hash = "ab".repeat(32);
         assert_eq!(
             format!("12:{hash}").parse::<Anchor>(),
-            Ok(Anchor { seq: 12, hash: hash.clone() })
+            Ok(Anchor {
+                seq: 12,
+                hash: hash.clone()
+            })
         );
         for bad in [
             "".to_string(),

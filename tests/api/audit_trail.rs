@@ -35,7 +35,11 @@ async fn verify_with_cli(app: &TestApp) -> (bool, Value) {
 
 /// Runs the `itsms` binary against the app's database with only the given settings more;
 /// returns its exit code, its JSON report (null if none) and its standard error.
-async fn run_cli(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Value, String) {
+async fn run_cli(
+    app: &TestApp,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, Value, String) {
     let db_url = app.db_url.clone();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let env: Vec<(String, String)> = env
@@ -547,11 +551,9 @@ async fn rewrite_history(app: &TestApp, target: i64) {
         .unwrap();
         prev = hash;
     }
-    db.execute_unprepared(&format!(
-        "UPDATE audit_chain_head SET last_hash = '{prev}'"
-    ))
-    .await
-    .unwrap();
+    db.execute_unprepared(&format!("UPDATE audit_chain_head SET last_hash = '{prev}'"))
+        .await
+        .unwrap();
     db.close().await.ok();
 }
 
@@ -586,7 +588,11 @@ both!(
         // A write cannot take the planted position, nor pass it off as a conflict.
         let roles = app.count_rows("sms_roles").await;
         let (status, body) = app
-            .post("/api/v1/roles", &app.admin_token, json!({"name": "Change manager"}))
+            .post(
+                "/api/v1/roles",
+                &app.admin_token,
+                json!({"name": "Change manager"}),
+            )
             .await;
         assert_problem(
             status,
@@ -690,45 +696,45 @@ keyed!(
     }
 );
 
-keyed!(
-    a_keyed_trail_needs_its_own_key,
-    |app: TestApp| async move {
-        app.role("Service owner").await;
-        let other = [("ITSMS__AUDIT__HMAC_KEY", "another-key-of-at-least-thirty-two-bytes")];
-        let (code, report, _) = run_cli(&app, &["verify-audit-trail"], &other).await;
-        assert_eq!(code, Some(1), "{report}");
-        assert_eq!(report["break_reason"], "key_mismatch");
-        let mut settings = app.settings.clone();
-        settings.audit.hmac_key = "another-key-of-at-least-thirty-two-bytes".into();
-        let err = itsms::startup::Application::build(settings)
-            .await
-            .err()
-            .expect("refuses another key")
-            .to_string();
-        assert!(err.contains("audit.hmac_key"), "{err}");
-        let mut settings = app.settings.clone();
-        settings.audit.hmac_key = String::new();
-        let err = itsms::startup::Application::build(settings)
-            .await
-            .err()
-            .expect("refuses to run without the key")
-            .to_string();
-        assert!(err.contains("keyed from seq 1"), "{err}");
+keyed!(a_keyed_trail_needs_its_own_key, |app: TestApp| async move {
+    app.role("Service owner").await;
+    let other = [(
+        "ITSMS__AUDIT__HMAC_KEY",
+        "another-key-of-at-least-thirty-two-bytes",
+    )];
+    let (code, report, _) = run_cli(&app, &["verify-audit-trail"], &other).await;
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["break_reason"], "key_mismatch");
+    let mut settings = app.settings.clone();
+    settings.audit.hmac_key = "another-key-of-at-least-thirty-two-bytes".into();
+    let err = itsms::startup::Application::build(settings)
+        .await
+        .err()
+        .expect("refuses another key")
+        .to_string();
+    assert!(err.contains("audit.hmac_key"), "{err}");
+    let mut settings = app.settings.clone();
+    settings.audit.hmac_key = String::new();
+    let err = itsms::startup::Application::build(settings)
+        .await
+        .err()
+        .expect("refuses to run without the key")
+        .to_string();
+    assert!(err.contains("keyed from seq 1"), "{err}");
 
-        // The key can come from a file.
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("audit.key");
-        std::fs::write(&file, format!("{AUDIT_KEY}\n")).unwrap();
-        let file = file.display().to_string();
-        let (code, report, _) = run_cli(
-            &app,
-            &["verify-audit-trail"],
-            &[("ITSMS__AUDIT__HMAC_KEY_FILE", &file)],
-        )
-        .await;
-        assert_eq!(code, Some(0), "{report}");
-    }
-);
+    // The key can come from a file.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("audit.key");
+    std::fs::write(&file, format!("{AUDIT_KEY}\n")).unwrap();
+    let file = file.display().to_string();
+    let (code, report, _) = run_cli(
+        &app,
+        &["verify-audit-trail"],
+        &[("ITSMS__AUDIT__HMAC_KEY_FILE", &file)],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{report}");
+});
 
 both!(
     an_existing_trail_is_keyed_on_request,
@@ -750,7 +756,11 @@ both!(
         assert_eq!(report["valid"], true, "{report}");
         assert_eq!(report["keyed_from_seq"], rows + 1, "{report}");
         let (code, _, _) = run_cli(&app, &["key-audit-trail"], &with_key).await;
-        assert_eq!(code, Some(0), "keying again with the same key changes nothing");
+        assert_eq!(
+            code,
+            Some(0),
+            "keying again with the same key changes nothing"
+        );
 
         let keyed = itsms::startup::Application::build(keyed_settings)
             .await
@@ -826,16 +836,27 @@ both!(anchors_pin_the_history, |app: TestApp| async move {
     let zero = format!("0:{}", "a".repeat(64));
     for bad in ["12", "x:y", &zero, &format!("1:{}", "A".repeat(64))] {
         let (status, body) = app
-            .get(&format!("/api/v1/audit-trail/verify?expect={bad}"), &app.admin_token)
+            .get(
+                &format!("/api/v1/audit-trail/verify?expect={bad}"),
+                &app.admin_token,
+            )
             .await;
-        assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
         assert_eq!(body["errors"][0]["field"], "expect", "{body}");
     }
     let (code, _, stderr) = run_cli(&app, &["verify-audit-trail", "--expect", "12"], &[]).await;
     assert_eq!(code, Some(2), "{stderr}");
     let viewer = app.token_for("viewer").await;
     let (status, body) = app
-        .get(&format!("/api/v1/audit-trail/verify?expect={anchor}"), &viewer)
+        .get(
+            &format!("/api/v1/audit-trail/verify?expect={anchor}"),
+            &viewer,
+        )
         .await;
     assert_problem(status, &body, StatusCode::FORBIDDEN, "forbidden");
 });
