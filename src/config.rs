@@ -16,6 +16,7 @@ pub struct Settings {
     pub cors: CorsSettings,
     pub limits: LimitSettings,
     pub log: LogSettings,
+    pub audit: AuditSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +107,24 @@ pub struct LogSettings {
     pub level: String,
 }
 
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Keys the audit trail's hash chain (HMAC-SHA256), at least 32 bytes. Empty: not keyed.
+    pub hmac_key: String,
+    /// A file holding the key instead (surrounding whitespace is ignored).
+    pub hmac_key_file: String,
+}
+
+impl std::fmt::Debug for AuditSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditSettings")
+            .field("hmac_key", &(!self.hmac_key.is_empty()).then_some("***"))
+            .field("hmac_key_file", &self.hmac_key_file)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -153,6 +172,10 @@ max_body_bytes = 65536
 [log]
 format = "plain"
 level = "info"
+
+[audit]
+hmac_key = ""
+hmac_key_file = ""
 "#;
 
 /// Settings given in the environment as comma-separated lists.
@@ -224,6 +247,13 @@ impl Settings {
         let secret = &self.auth.jwt_secret;
         if !secret.is_empty() && secret.len() < 32 {
             bail!("invalid configuration: auth.jwt_secret must be at least 32 bytes");
+        }
+        let audit = &self.audit;
+        if !audit.hmac_key.is_empty() && audit.hmac_key.len() < 32 {
+            bail!("invalid configuration: audit.hmac_key must be at least 32 bytes");
+        }
+        if !audit.hmac_key.is_empty() && !audit.hmac_key_file.is_empty() {
+            bail!("invalid configuration: set audit.hmac_key or audit.hmac_key_file, not both");
         }
         if self.auth.access_token_ttl_secs == 0 {
             bail!("invalid configuration: auth.access_token_ttl_secs must be positive");
@@ -402,6 +432,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("auth.jwt_secret"), "{err}");
+    }
+
+    #[test]
+    fn a_short_or_doubled_audit_key_is_refused() {
+        let err = Settings::load_from(None, env(&[("ITSMS__AUDIT__HMAC_KEY", "short")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("audit.hmac_key"), "{err}");
+        let key = "k".repeat(32);
+        let err = Settings::load_from(
+            None,
+            env(&[
+                ("ITSMS__AUDIT__HMAC_KEY", &key),
+                ("ITSMS__AUDIT__HMAC_KEY_FILE", "/etc/itsms/audit.key"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("not both"), "{err}");
+        let s = Settings::load_from(None, env(&[("ITSMS__AUDIT__HMAC_KEY", &key)])).unwrap();
+        assert_eq!(s.audit.hmac_key, key);
+        assert!(
+            !format!("{s:?}").contains(&key),
+            "the key stays out of debug output"
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@ use itsms::clock::Clock;
 use itsms::config::Settings;
 use itsms::domain::access::AccessRole;
 use itsms::domain::user::{NewUser, UserKind};
-use itsms::service::{Caller, audit_trail, bootstrap, users};
+use itsms::service::audit_trail::{self, Anchor};
+use itsms::service::{Caller, bootstrap, users};
 use itsms::startup::Application;
 
 #[derive(Parser)]
@@ -43,8 +44,14 @@ enum Command {
         #[arg(long, env = "ITSMS_NEW_USER_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
-    /// Check the audit trail's hash chain; exits non-zero if it is broken.
-    VerifyAuditTrail,
+    /// Check the audit trail's hash chain; exits 1 if it is broken.
+    VerifyAuditTrail {
+        /// A head recorded earlier, `SEQ:HASH`: the chain must still hold that row with that hash.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect: Option<Anchor>,
+    },
+    /// Key an existing audit trail with `audit.hmac_key` from its next entry on (once).
+    KeyAuditTrail,
 }
 
 fn main() -> ExitCode {
@@ -99,6 +106,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             password,
         } => {
             let db = bootstrap::database(&settings).await?;
+            bootstrap::audit_chain(&db, &settings).await?;
             let roles = roles
                 .iter()
                 .map(|r| {
@@ -123,15 +131,25 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", user.id);
         }
-        Command::VerifyAuditTrail => {
+        Command::VerifyAuditTrail { expect } => {
+            let key = bootstrap::audit_key(&settings)?;
             let db = bootstrap::database(&settings).await?;
-            let report = audit_trail::verify(&db)
+            let report = audit_trail::verify(&db, key.as_ref(), expect.as_ref())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             if !report.valid {
                 return Ok(ExitCode::from(1));
             }
+        }
+        Command::KeyAuditTrail => {
+            let key = bootstrap::audit_key(&settings)?
+                .ok_or_else(|| anyhow::anyhow!("set audit.hmac_key or audit.hmac_key_file"))?;
+            let db = bootstrap::database(&settings).await?;
+            let report = audit_trail::adopt_key(&db, &key)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
         }
     }
     Ok(ExitCode::SUCCESS)

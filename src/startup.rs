@@ -30,6 +30,7 @@ impl Application {
     /// Prepares the database (migrations, catalog, first admin) and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = bootstrap::database(&settings).await?;
+        let audit_key = bootstrap::audit_chain(&db, &settings).await?;
         if let Some(password) = bootstrap::first_admin(&db, &settings).await? {
             tracing::warn!(
                 email = %settings.bootstrap.admin_email,
@@ -44,6 +45,7 @@ impl Application {
             auth: Auth::new(keys, &settings.auth, clock.clone()),
             clock: clock.clone(),
             trusted_proxies: settings.trusted_proxies(),
+            audit_key,
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .map_err(|e| {

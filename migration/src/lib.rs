@@ -1,6 +1,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_foundation;
+mod m20261125_000002_audit_chain_key;
 mod m20261125_000003_api_key_versions;
 
 pub struct Migrator;
@@ -10,6 +11,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261125_000001_foundation::Migration),
+            Box::new(m20261125_000002_audit_chain_key::Migration),
             Box::new(m20261125_000003_api_key_versions::Migration),
         ]
     }

@@ -21,6 +21,7 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::clock::Clock;
+use crate::service::audit_trail::ChainKey;
 use crate::service::auth::Auth;
 use handlers::*;
 use problem::{ApiError, Code};
@@ -33,6 +34,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Proxies whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
     pub trusted_proxies: Vec<IpAddr>,
+    /// Checks the audit trail's keyed hashes (`audit.hmac_key`).
+    pub audit_key: Option<ChainKey>,
 }
 
 /// Every documented route.

@@ -148,7 +148,7 @@ fn complete(doc: &mut Value) {
                 add_response(op, "415", "UnsupportedMediaType");
                 add_response(op, "422", "UnprocessableEntity");
             }
-            if has_query && method == "get" {
+            if has_query && method == "get" && returns_list(op) {
                 offer_csv(op);
             }
             if has_query {
@@ -199,6 +199,14 @@ fn complete(doc: &mut Value) {
 }
 
 /// Lists can also be read as CSV (`Accept: text/csv`).
+/// Lists (`…List` bodies) also come as CSV; other reads with query parameters do not.
+fn returns_list(op: &Map<String, Value>) -> bool {
+    op.get("responses")
+        .and_then(|r| r.pointer("/200/content/application~1json/schema/$ref"))
+        .and_then(Value::as_str)
+        .is_some_and(|r| r.ends_with("List"))
+}
+
 fn offer_csv(op: &mut Map<String, Value>) {
     let ok = &mut op["responses"]["200"];
     ok["content"]["text/csv"] = json!({

@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
+use super::audit_trail::{self, ChainKey};
 use super::auth::{SigningKeys, random_secret};
 use super::{Caller, users};
 use crate::clock::Clock;
@@ -32,6 +33,36 @@ pub async fn database(settings: &Settings) -> anyhow::Result<DatabaseConnection>
         .await
         .context("loading the clause catalog")?;
     Ok(db)
+}
+
+/// The audit trail's key from `audit.hmac_key` or `audit.hmac_key_file`, if one is set.
+pub fn audit_key(settings: &Settings) -> anyhow::Result<Option<ChainKey>> {
+    let audit = &settings.audit;
+    let secret = if !audit.hmac_key.is_empty() {
+        audit.hmac_key.as_bytes().to_vec()
+    } else if !audit.hmac_key_file.is_empty() {
+        let text = std::fs::read_to_string(&audit.hmac_key_file)
+            .with_context(|| format!("reading {} (audit.hmac_key_file)", audit.hmac_key_file))?;
+        text.trim().as_bytes().to_vec()
+    } else {
+        return Ok(None);
+    };
+    ChainKey::new(&secret)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: audit.hmac_key: {e}"))
+}
+
+/// Readies the audit trail for appending with the configured key (see
+/// `audit_trail::prepare`); returns the key for verification.
+pub async fn audit_chain(
+    db: &DatabaseConnection,
+    settings: &Settings,
+) -> anyhow::Result<Option<ChainKey>> {
+    let key = audit_key(settings)?;
+    audit_trail::prepare(db, key.as_ref())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(key)
 }
 
 /// Hides a password in a database URL.

@@ -29,7 +29,23 @@ async fn whole_trail(app: &TestApp) -> Vec<Value> {
 
 /// Runs the `verify-audit-trail` subcommand against the app's database.
 async fn verify_with_cli(app: &TestApp) -> (bool, Value) {
+    let (code, report, _) = run_cli(app, &["verify-audit-trail"], &[]).await;
+    (code == Some(0), report)
+}
+
+/// Runs the `itsms` binary against the app's database with only the given settings more;
+/// returns its exit code, its JSON report (null if none) and its standard error.
+async fn run_cli(
+    app: &TestApp,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, Value, String) {
     let db_url = app.db_url.clone();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     tokio::task::spawn_blocking(move || {
         let data_dir = tempfile::tempdir().unwrap();
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_itsms"));
@@ -39,21 +55,18 @@ async fn verify_with_cli(app: &TestApp) -> (bool, Value) {
             }
         }
         let output = command
-            .arg("verify-audit-trail")
+            .args(&args)
             .env("ITSMS__DATABASE__URL", db_url)
             .env("ITSMS__SERVER__DATA_DIR", data_dir.path())
             .env("ITSMS__DATABASE__MAX_CONNECTIONS", "2")
             .env("ITSMS__LOG__LEVEL", "warn")
+            .envs(env)
             .output()
             .expect("the itsms binary runs");
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let report = serde_json::from_str(&stdout).unwrap_or_else(|_| {
-            panic!(
-                "verify-audit-trail prints a JSON report; stdout: {stdout}; stderr: {}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-        (output.status.success(), report)
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        (output.status.code(), report, stderr)
     })
     .await
     .unwrap()
@@ -482,3 +495,368 @@ both!(
         assert_eq!(report["first_broken_seq"], rows, "{report}");
     }
 );
+
+const AUDIT_KEY: &str = "an-audit-key-kept-outside-the-database";
+
+/// The verify endpoint's report, as admin, with `?expect=` when given.
+async fn verify(app: &TestApp, expect: Option<&str>) -> Value {
+    let path = match expect {
+        Some(anchor) => format!("/api/v1/audit-trail/verify?expect={anchor}"),
+        None => "/api/v1/audit-trail/verify".to_string(),
+    };
+    let (status, report) = app.get(&path, &app.admin_token).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    report
+}
+
+/// What an attacker with write access to the database alone can do: change row `target`
+/// and recompute every hash after it with plain SHA-256, head included.
+async fn rewrite_history(app: &TestApp, target: i64) {
+    use chrono::SecondsFormat;
+    use itsms::persistence::entities::audit_entry::{Column, Entity};
+    use sea_orm::{ConnectionTrait, Database, EntityTrait, QueryOrder};
+    use sha2::{Digest, Sha256};
+
+    let db = Database::connect(&app.db_url).await.unwrap();
+    let rows = Entity::find()
+        .order_by_asc(Column::Seq)
+        .all(&db)
+        .await
+        .unwrap();
+    let mut prev = "0".repeat(64);
+    for mut row in rows {
+        if row.seq == target {
+            row.changes = "{}".into();
+        }
+        let canonical = json!([
+            row.seq,
+            row.id,
+            row.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            row.actor_id,
+            row.action,
+            row.entity_type,
+            row.entity_id,
+            row.changes,
+            row.request_id,
+        ]);
+        let mut hasher = Sha256::new();
+        hasher.update(prev.as_bytes());
+        hasher.update(canonical.to_string().as_bytes());
+        let hash = hex::encode(hasher.finalize());
+        db.execute_unprepared(&format!(
+            "UPDATE audit_trail SET changes = '{}', prev_hash = '{prev}', hash = '{hash}' WHERE seq = {}",
+            row.changes, row.seq
+        ))
+        .await
+        .unwrap();
+        prev = hash;
+    }
+    db.execute_unprepared(&format!("UPDATE audit_chain_head SET last_hash = '{prev}'"))
+        .await
+        .unwrap();
+    db.close().await.ok();
+}
+
+/// Writes a copy of the first row at `seq` without touching the chain head.
+async fn plant_row(app: &TestApp, seq: i64) {
+    app.raw_sql(&format!(
+        "INSERT INTO audit_trail (seq, id, at, actor_id, action, entity_type, entity_id, changes, request_id, prev_hash, hash) \
+         SELECT {seq}, 'planted-{seq}', at, actor_id, action, entity_type, entity_id, changes, request_id, hash, hash \
+         FROM audit_trail WHERE seq = 1"
+    ))
+    .await;
+}
+
+both!(
+    a_row_past_the_head_is_reported_and_refuses_writes,
+    |app: TestApp| async move {
+        app.role("Service owner").await;
+        let head = verify(&app, None).await["head"]["seq"].as_i64().unwrap();
+        assert_eq!(head, app.count_rows("audit_trail").await);
+        plant_row(&app, head + 1).await;
+
+        let report = verify(&app, None).await;
+        assert_eq!(report["valid"], false, "{report}");
+        assert_eq!(report["first_broken_seq"], head + 1, "{report}");
+        assert_eq!(report["break_reason"], "unreachable_row", "{report}");
+        assert_eq!(report["head"]["seq"], head, "{report}");
+        let (code, cli_report, _) = run_cli(&app, &["verify-audit-trail"], &[]).await;
+        assert_eq!(code, Some(1), "{cli_report}");
+        assert_eq!(cli_report["first_broken_seq"], head + 1);
+        assert_eq!(cli_report["break_reason"], "unreachable_row");
+
+        // A write cannot take the planted position, nor pass it off as a conflict.
+        let roles = app.count_rows("sms_roles").await;
+        let (status, body) = app
+            .post(
+                "/api/v1/roles",
+                &app.admin_token,
+                json!({"name": "Change manager"}),
+            )
+            .await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+        );
+        assert_eq!(app.count_rows("sms_roles").await, roles, "nothing written");
+        assert_eq!(verify(&app, None).await["head"]["seq"], head);
+
+        // Once the planted row is removed, writes go on and the chain verifies.
+        app.raw_sql(&format!("DELETE FROM audit_trail WHERE seq = {}", head + 1))
+            .await;
+        app.role("Change manager").await;
+        let report = verify(&app, None).await;
+        assert_eq!(report["valid"], true, "{report}");
+        assert_eq!(report["head"]["seq"], head + 1);
+
+        // A row further out, and one before the first position, are outside the chain too.
+        plant_row(&app, head + 7).await;
+        let report = verify(&app, None).await;
+        assert_eq!(report["first_broken_seq"], head + 7, "{report}");
+        plant_row(&app, 0).await;
+        let report = verify(&app, None).await;
+        assert_eq!(report["valid"], false, "{report}");
+        assert_eq!(report["first_broken_seq"], 0, "{report}");
+        assert_eq!(report["break_reason"], "unreachable_row", "{report}");
+    }
+);
+
+/// Runs the body with an app whose audit trail is keyed from the start.
+macro_rules! keyed {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            use crate::helpers::Backend;
+
+            async fn run(backend: Backend) {
+                let key = [("ITSMS__AUDIT__HMAC_KEY", AUDIT_KEY)];
+                if let Some(app) = TestApp::spawn_with(backend, &key).await {
+                    ($body)(app).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run(Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run(Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+keyed!(
+    a_keyed_chain_cannot_be_rehashed_from_the_database,
+    |app: TestApp| async move {
+        app.role("Service owner").await;
+        app.role("Change manager").await;
+        let report = verify(&app, None).await;
+        assert_eq!(report["valid"], true, "{report}");
+        assert_eq!(report["keyed_from_seq"], 1, "{report}");
+        let with_key = [("ITSMS__AUDIT__HMAC_KEY", AUDIT_KEY)];
+        let (code, cli_report, _) = run_cli(&app, &["verify-audit-trail"], &with_key).await;
+        assert_eq!(code, Some(0), "{cli_report}");
+        // Without the key the keyed rows cannot be checked.
+        let (code, cli_report, _) = run_cli(&app, &["verify-audit-trail"], &[]).await;
+        assert_eq!(code, Some(1), "{cli_report}");
+        assert_eq!(cli_report["break_reason"], "key_required");
+        assert_eq!(cli_report["first_broken_seq"], 1);
+
+        rewrite_history(&app, 2).await;
+        let report = verify(&app, None).await;
+        assert_eq!(report["valid"], false, "{report}");
+        assert_eq!(report["first_broken_seq"], 1, "{report}");
+        assert_eq!(report["break_reason"], "hash_mismatch", "{report}");
+        let (code, _, _) = run_cli(&app, &["verify-audit-trail"], &with_key).await;
+        assert_eq!(code, Some(1));
+
+        // Nor can the trail be passed off as never keyed.
+        app.raw_sql(
+            "UPDATE audit_chain_head SET keyed_from_seq = NULL, keyed_after_hash = NULL, key_check = NULL",
+        )
+        .await;
+        let report = verify(&app, None).await;
+        assert_eq!(report["valid"], false, "{report}");
+        assert_eq!(report["break_reason"], "not_keyed", "{report}");
+        let (code, cli_report, _) = run_cli(&app, &["verify-audit-trail"], &with_key).await;
+        assert_eq!(code, Some(1), "{cli_report}");
+        assert_eq!(cli_report["break_reason"], "not_keyed");
+        // ...and the service does not start on it with the key, rather than key it anew.
+        let err = itsms::startup::Application::build(app.settings.clone())
+            .await
+            .err()
+            .expect("refuses to start")
+            .to_string();
+        assert!(err.contains("key-audit-trail"), "{err}");
+    }
+);
+
+keyed!(a_keyed_trail_needs_its_own_key, |app: TestApp| async move {
+    app.role("Service owner").await;
+    let other = [(
+        "ITSMS__AUDIT__HMAC_KEY",
+        "another-key-of-at-least-thirty-two-bytes",
+    )];
+    let (code, report, _) = run_cli(&app, &["verify-audit-trail"], &other).await;
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["break_reason"], "key_mismatch");
+    let mut settings = app.settings.clone();
+    settings.audit.hmac_key = "another-key-of-at-least-thirty-two-bytes".into();
+    let err = itsms::startup::Application::build(settings)
+        .await
+        .err()
+        .expect("refuses another key")
+        .to_string();
+    assert!(err.contains("audit.hmac_key"), "{err}");
+    let mut settings = app.settings.clone();
+    settings.audit.hmac_key = String::new();
+    let err = itsms::startup::Application::build(settings)
+        .await
+        .err()
+        .expect("refuses to run without the key")
+        .to_string();
+    assert!(err.contains("keyed from seq 1"), "{err}");
+
+    // The key can come from a file.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("audit.key");
+    std::fs::write(&file, format!("{AUDIT_KEY}\n")).unwrap();
+    let file = file.display().to_string();
+    let (code, report, _) = run_cli(
+        &app,
+        &["verify-audit-trail"],
+        &[("ITSMS__AUDIT__HMAC_KEY_FILE", &file)],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{report}");
+});
+
+both!(
+    an_existing_trail_is_keyed_on_request,
+    |app: TestApp| async move {
+        app.role("Service owner").await;
+        let rows = app.count_rows("audit_trail").await;
+        let mut keyed_settings = app.settings.clone();
+        keyed_settings.audit.hmac_key = AUDIT_KEY.into();
+        let err = itsms::startup::Application::build(keyed_settings.clone())
+            .await
+            .err()
+            .expect("an unkeyed trail is not keyed silently")
+            .to_string();
+        assert!(err.contains("key-audit-trail"), "{err}");
+
+        let with_key = [("ITSMS__AUDIT__HMAC_KEY", AUDIT_KEY)];
+        let (code, report, stderr) = run_cli(&app, &["key-audit-trail"], &with_key).await;
+        assert_eq!(code, Some(0), "{stderr}");
+        assert_eq!(report["valid"], true, "{report}");
+        assert_eq!(report["keyed_from_seq"], rows + 1, "{report}");
+        let (code, _, _) = run_cli(&app, &["key-audit-trail"], &with_key).await;
+        assert_eq!(
+            code,
+            Some(0),
+            "keying again with the same key changes nothing"
+        );
+
+        let keyed = itsms::startup::Application::build(keyed_settings)
+            .await
+            .expect("starts with the key");
+        let base = format!("http://127.0.0.1:{}", keyed.port());
+        tokio::spawn(keyed.run_until_stopped());
+        let res = app
+            .client
+            .post(format!("{base}/api/v1/roles"))
+            .bearer_auth(&app.admin_token)
+            .json(&json!({"name": "Change manager"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let keyed_verify = || async {
+            app.client
+                .get(format!("{base}/api/v1/audit-trail/verify"))
+                .bearer_auth(&app.admin_token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        };
+        let report = keyed_verify().await;
+        assert_eq!(report["valid"], true, "{report}");
+        assert_eq!(report["head"]["seq"], rows + 1, "{report}");
+
+        // Rows from before the key are held by the keyed ones after them.
+        rewrite_history(&app, 1).await;
+        let report = keyed_verify().await;
+        assert_eq!(report["valid"], false, "{report}");
+        assert_eq!(report["first_broken_seq"], rows + 1, "{report}");
+    }
+);
+
+both!(anchors_pin_the_history, |app: TestApp| async move {
+    app.role("Service owner").await;
+    let report = verify(&app, None).await;
+    let head = report["head"].clone();
+    assert_eq!(head["hash"], report["last_hash"], "{report}");
+    let anchor = format!("{}:{}", head["seq"], head["hash"].as_str().unwrap());
+
+    app.role("Change manager").await;
+    let report = verify(&app, Some(&anchor)).await;
+    assert_eq!(report["valid"], true, "{report}");
+    let (code, report, _) = run_cli(&app, &["verify-audit-trail", "--expect", &anchor], &[]).await;
+    assert_eq!(code, Some(0), "{report}");
+
+    let seq = head["seq"].as_i64().unwrap();
+    let wrong = format!("{seq}:{}", "a".repeat(64));
+    let report = verify(&app, Some(&wrong)).await;
+    assert_eq!(report["valid"], false, "{report}");
+    assert_eq!(report["first_broken_seq"], seq, "{report}");
+    assert_eq!(report["break_reason"], "anchor_mismatch", "{report}");
+    let (code, _, _) = run_cli(&app, &["verify-audit-trail", "--expect", &wrong], &[]).await;
+    assert_eq!(code, Some(1));
+    let beyond = format!("{}:{}", seq + 100, head["hash"].as_str().unwrap());
+    let report = verify(&app, Some(&beyond)).await;
+    assert_eq!(report["break_reason"], "anchor_mismatch", "{report}");
+
+    // Without a key, history rewritten from the database verifies; the anchor catches it.
+    rewrite_history(&app, 1).await;
+    assert_eq!(verify(&app, None).await["valid"], true);
+    let report = verify(&app, Some(&anchor)).await;
+    assert_eq!(report["valid"], false, "{report}");
+    assert_eq!(report["first_broken_seq"], seq, "{report}");
+    let (code, _, _) = run_cli(&app, &["verify-audit-trail", "--expect", &anchor], &[]).await;
+    assert_eq!(code, Some(1));
+
+    let zero = format!("0:{}", "a".repeat(64));
+    for bad in ["12", "x:y", &zero, &format!("1:{}", "A".repeat(64))] {
+        let (status, body) = app
+            .get(
+                &format!("/api/v1/audit-trail/verify?expect={bad}"),
+                &app.admin_token,
+            )
+            .await;
+        assert_problem(
+            status,
+            &body,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        assert_eq!(body["errors"][0]["field"], "expect", "{body}");
+    }
+    let (code, _, stderr) = run_cli(&app, &["verify-audit-trail", "--expect", "12"], &[]).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    let viewer = app.token_for("viewer").await;
+    let (status, body) = app
+        .get(
+            &format!("/api/v1/audit-trail/verify?expect={anchor}"),
+            &viewer,
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::FORBIDDEN, "forbidden");
+});

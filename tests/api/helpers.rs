@@ -85,6 +85,11 @@ impl TestApp {
     /// None when the backend is PostgreSQL and no URL is configured. With a URL configured,
     /// an unreachable server fails the test.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// `spawn` with more settings, as `ITSMS__…` environment variables.
+    pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut pg_database = None;
         let db_url = match backend {
@@ -129,6 +134,9 @@ impl TestApp {
             ("ITSMS__LIMITS__MAX_BODY_BYTES".into(), "4096".into()),
             ("ITSMS__LOG__LEVEL".into(), "warn".into()),
         ];
+        let env = env
+            .into_iter()
+            .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let settings = Settings::load_from(None, env).expect("test settings");
         let app = Application::build(settings.clone())
             .await

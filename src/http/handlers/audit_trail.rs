@@ -51,9 +51,30 @@ pub async fn list(
     Ok(csv::list_response(&req, &AuditEntryList::from(page)))
 }
 
-/// Check the hash chain of the whole audit trail (admin, auditor).
-#[utoipa::path(operation_id = "verify_audit_trail", tag = "audit trail", responses((status = 200, body = ChainReport)))]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VerifyQuery {
+    /// An anchor recorded earlier, `SEQ:HASH` (a head reported by a past check): the chain
+    /// is valid only if it still holds that row with that hash.
+    #[param(max_length = 84, pattern = "^[0-9]{1,19}:[0-9a-f]{64}$")]
+    pub expect: Option<String>,
+}
+
+/// Check the hash chain of the whole audit trail (admin, auditor). A broken chain is a 200
+/// with `valid: false`, naming the first row that does not verify and why.
+#[utoipa::path(operation_id = "verify_audit_trail", tag = "audit trail", params(VerifyQuery), responses((status = 200, body = ChainReport)))]
 #[get("/audit-trail/verify")]
-pub async fn verify(state: Data<AppState>, caller: Auth) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(audit_trail::verify_for(&state.db, &caller.0).await?))
+pub async fn verify(
+    state: Data<AppState>,
+    caller: Auth,
+    query: Query<VerifyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let report = audit_trail::verify_for(
+        &state.db,
+        &caller.0,
+        state.audit_key.as_ref(),
+        query.expect.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
 }
