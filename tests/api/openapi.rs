@@ -43,3 +43,29 @@ both!(served_spec_and_docs, |app: TestApp| async move {
         "Swagger UI is served"
     );
 });
+
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                out.push(r.to_string());
+            }
+            map.values().for_each(|v| refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_resolves() {
+    let doc = itsms::http::openapi::document();
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    for r in found {
+        assert!(
+            doc.pointer(r.trim_start_matches('#')).is_some(),
+            "{r} is not in the document"
+        );
+    }
+}
