@@ -128,11 +128,7 @@ fn serve(
             // (a parameter given twice) names it when the parser does.
             .app_data(QueryConfig::default().error_handler(|e, _| {
                 let message = e.to_string();
-                let field = message
-                    .split('`')
-                    .nth(1)
-                    .unwrap_or("query")
-                    .to_string();
+                let field = message.split('`').nth(1).unwrap_or("query").to_string();
                 ApiError::field(Code::ValidationFailed, field, message).into()
             }))
             .app_data(

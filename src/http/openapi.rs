@@ -228,7 +228,10 @@ fn add_exports(doc: &mut Value) {
         let paginated = list
             .get("parameters")
             .and_then(Value::as_array)
-            .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query" && p["name"] == "cursor"));
+            .is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p["in"] == "query" && p["name"] == "cursor")
+            });
         let Some(collection) = path.strip_prefix("/api/v1/").filter(|c| !c.contains('/')) else {
             continue;
         };
@@ -240,7 +243,7 @@ fn add_exports(doc: &mut Value) {
             "tags": list.get("tags"),
             "summary": format!("Export {} as CSV.", collection.replace('-', " ")),
             "description": format!("`GET {path}` as CSV, with the same filters, sort and paging; \
-the next page's cursor is in the `X-Next-Cursor` header."),
+        the next page's cursor is in the `X-Next-Cursor` header."),
             "operationId": format!("export_{name}"),
             "parameters": list.get("parameters"),
             "responses": { "200": { "description": "The page as CSV" } },
@@ -318,18 +321,21 @@ fn mark_uuids(value: &mut Value) {
                 for (name, schema) in properties.iter_mut() {
                     if is_id(name) {
                         mark(schema);
-                    } else if let Some(singular) = name.strip_suffix("_ids") {
-                        if !singular.is_empty() {
-                            mark(&mut schema["items"]);
-                        }
+                    } else if let Some(items) = schema
+                        .get_mut("items")
+                        .filter(|_| name.len() > "_ids".len() && name.ends_with("_ids"))
+                    {
+                        mark(items);
                     }
                 }
             }
             let is_parameter = map.get("in").is_some_and(|i| i == "path" || i == "query");
-            if is_parameter && map.get("name").and_then(Value::as_str).is_some_and(is_id) {
-                if let Some(schema) = map.get_mut("schema") {
-                    mark(schema);
-                }
+            let names_an_id = map.get("name").and_then(Value::as_str).is_some_and(is_id);
+            if let Some(schema) = map
+                .get_mut("schema")
+                .filter(|_| is_parameter && names_an_id)
+            {
+                mark(schema);
             }
             map.values_mut().for_each(mark_uuids);
         }

@@ -16,7 +16,10 @@ struct QueryRule {
 /// What a query parameter's schema says its value is.
 enum Kind {
     Text,
-    Integer { minimum: Option<i64>, maximum: Option<i64> },
+    Integer {
+        minimum: Option<i64>,
+        maximum: Option<i64>,
+    },
     Boolean,
     Date,
     DateTime,

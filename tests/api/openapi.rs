@@ -95,7 +95,10 @@ fn problems_are_typed() {
         .iter()
         .map(|c| c.describe().0)
         .collect();
-    assert_eq!(resolve(&doc, &problem["code"])["enum"], serde_json::json!(codes));
+    assert_eq!(
+        resolve(&doc, &problem["code"])["enum"],
+        serde_json::json!(codes)
+    );
     let field = resolve(&doc, &problem["errors"]["items"]);
     assert_eq!(field["required"], serde_json::json!(["field", "message"]));
     let actions = resolve(&doc, &problem["allowed_actions"]["items"]);
@@ -188,7 +191,10 @@ fn lists_document_json_and_exports_csv() {
             assert!(op["responses"]["200"]["headers"]["X-Next-Cursor"].is_object());
             let list = &doc["paths"][format!("/api/v1/{collection}")]["get"];
             assert_eq!(op["parameters"], list["parameters"], "{path}");
-            assert_eq!(op["operationId"], format!("export_{}", collection.replace('-', "_")));
+            assert_eq!(
+                op["operationId"],
+                format!("export_{}", collection.replace('-', "_"))
+            );
             exports += 1;
         } else if !media.is_empty() {
             assert!(!media.contains(&&"text/csv".to_string()), "{method} {path}");
@@ -200,9 +206,16 @@ fn lists_document_json_and_exports_csv() {
 #[test]
 fn gets_by_id_offer_304() {
     let doc = itsms::http::openapi::document();
-    for path in ["/api/v1/processes/{id}", "/api/v1/roles/{id}", "/api/v1/users/{id}"] {
+    for path in [
+        "/api/v1/processes/{id}",
+        "/api/v1/roles/{id}",
+        "/api/v1/users/{id}",
+    ] {
         let op = &doc["paths"][path]["get"];
-        assert!(op["responses"]["304"]["headers"]["ETag"].is_object(), "{path}");
+        assert!(
+            op["responses"]["304"]["headers"]["ETag"].is_object(),
+            "{path}"
+        );
         assert!(
             op["parameters"]
                 .as_array()
