@@ -18,7 +18,8 @@ use super::problem::{Problem, ProblemField};
         description = "System of record for an ISO/IEC 20000-1:2018 service management system: processes, \
 SMS roles, the clause catalog, users and the audit trail.\n\n\
 Conventions: errors are RFC 9457 `application/problem+json` with a stable `code`; lists take `limit` \
-(1-200), `cursor` (opaque, from `next_cursor`) and `include_total`; every resource has a `version`, \
+(1-200), `cursor` (opaque, from `next_cursor`) and `include_total`, and each has a CSV export at \
+`/api/v1/exports/{collection}`; a GET of one resource answers 304 to `If-None-Match` with its `ETag`; every resource has a `version`, \
 returned as a strong `ETag`, and `If-Match` on PATCH, PUT, DELETE and transitions answers 412 when stale; \
 PATCH takes a JSON merge patch (RFC 7396); POST honours `Idempotency-Key` for 24 hours; workflow \
 resources carry `allowed_actions` for the calling user.",
