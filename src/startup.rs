@@ -16,7 +16,7 @@ use crate::http::middleware::{self, Metrics};
 use crate::http::openapi;
 use crate::http::problem::{ApiError, Code};
 use crate::http::route_table::RouteTable;
-use crate::http::{AppState, fallback, routes};
+use crate::http::{AppState, csv, fallback, routes};
 use crate::service::auth::Auth;
 use crate::service::bootstrap;
 
@@ -126,8 +126,12 @@ fn serve(
             .app_data(route_table.clone())
             .app_data(metrics.clone())
             .app_data(PayloadConfig::new(max_body))
+            // The query rules catch bad values first, naming the parameter; what is left
+            // (a parameter given twice) names it when the parser does.
             .app_data(QueryConfig::default().error_handler(|e, _| {
-                ApiError::new(Code::BadRequest, format!("invalid query parameter: {e}")).into()
+                let message = e.to_string();
+                let field = message.split('`').nth(1).unwrap_or("query").to_string();
+                ApiError::field(Code::ValidationFailed, field, message).into()
             }))
             .app_data(
                 web::PathConfig::default()
@@ -143,6 +147,8 @@ fn serve(
                     .external_url_unchecked("/api-docs/openapi.json", document.clone()),
             )
             .default_service(web::to(fallback))
+            .wrap(from_fn(csv::exports))
+            .wrap(from_fn(middleware::not_modified))
             .wrap(from_fn(middleware::idempotency))
             .wrap(from_fn(middleware::query_rules))
             .wrap(from_fn(middleware::problems))

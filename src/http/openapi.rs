@@ -5,6 +5,10 @@ use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
+use super::csv::EXPORTS;
+use super::handlers::processes::ProcessSort;
+use super::handlers::sms_roles::SmsRoleSort;
+use super::handlers::users::UserSort;
 use super::problem::{Problem, ProblemField};
 
 #[derive(OpenApi)]
@@ -14,7 +18,8 @@ use super::problem::{Problem, ProblemField};
         description = "System of record for an ISO/IEC 20000-1:2018 service management system: processes, \
 SMS roles, the clause catalog, users and the audit trail.\n\n\
 Conventions: errors are RFC 9457 `application/problem+json` with a stable `code`; lists take `limit` \
-(1-200), `cursor` (opaque, from `next_cursor`) and `include_total`; every resource has a `version`, \
+(1-200), `cursor` (opaque, from `next_cursor`) and `include_total`, and each has a CSV export at \
+`/api/v1/exports/{collection}`; a GET of one resource answers 304 to `If-None-Match` with its `ETag`; every resource has a `version`, \
 returned as a strong `ETag`, and `If-Match` on PATCH, PUT, DELETE and transitions answers 412 when stale; \
 PATCH takes a JSON merge patch (RFC 7396); POST honours `Idempotency-Key` for 24 hours; workflow \
 resources carry `allowed_actions` for the calling user.",
@@ -31,7 +36,8 @@ resources carry `allowed_actions` for the calling user.",
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
         (name = "operations", description = "Health and metrics"),
     ),
-    components(schemas(Problem, ProblemField))
+    // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort))
 )]
 struct ApiDoc;
 
@@ -116,9 +122,17 @@ fn complete(doc: &mut Value) {
     });
     doc["security"] = json!([{ "bearer": [] }]);
     doc["servers"][0]["x-internal"] = json!(false);
+    add_exports(doc);
+    mark_uuids(doc);
     bound_schemas(doc);
     close_request_schemas(doc);
     let paths = doc["paths"].as_object_mut().expect("paths object");
+    // The collections with a CSV export at `/api/v1/exports/{collection}`.
+    let exported: Vec<String> = paths
+        .keys()
+        .filter_map(|p| p.strip_prefix(EXPORTS))
+        .map(|collection| format!("/api/v1/{collection}"))
+        .collect();
     for (path, item) in paths.iter_mut() {
         let has_id = path.contains('{');
         for (method, op) in item.as_object_mut().expect("path item").iter_mut() {
@@ -148,8 +162,10 @@ fn complete(doc: &mut Value) {
                 add_response(op, "415", "UnsupportedMediaType");
                 add_response(op, "422", "UnprocessableEntity");
             }
-            if has_query && method == "get" && returns_list(op) {
-                offer_csv(op);
+            if path.starts_with(EXPORTS) {
+                describe_csv_export(op);
+            } else if has_query && method == "get" && exported.contains(path) {
+                mention_csv_export(op, path);
             }
             if has_query {
                 add_response(op, "400", "BadRequest");
@@ -190,6 +206,9 @@ fn complete(doc: &mut Value) {
             let create = method == "post"
                 && ["/api/v1/processes", "/api/v1/roles", "/api/v1/users"].contains(&path.as_str());
             describe_successes(op, single || create);
+            if single && method == "get" {
+                offer_not_modified(op);
+            }
             if !op.contains_key("description") {
                 let summary = op.get("summary").cloned().unwrap_or_default();
                 op.insert("description".into(), summary);
@@ -198,24 +217,132 @@ fn complete(doc: &mut Value) {
     }
 }
 
-/// Lists can also be read as CSV (`Accept: text/csv`).
-/// Lists (`…List` bodies) also come as CSV; other reads with query parameters do not.
-fn returns_list(op: &Map<String, Value>) -> bool {
-    op.get("responses")
-        .and_then(|r| r.pointer("/200/content/application~1json/schema/$ref"))
-        .and_then(Value::as_str)
-        .is_some_and(|r| r.ends_with("List"))
+/// Each paginated list (a GET taking `cursor`) gets its CSV export, `GET /api/v1/exports/{collection}`,
+/// with the same parameters; [`super::csv::exports`] serves it with the list operation.
+fn add_exports(doc: &mut Value) {
+    let paths = doc["paths"].as_object_mut().expect("paths object");
+    let mut exports = Vec::new();
+    for (path, item) in paths.iter() {
+        let Some(list) = item["get"].as_object() else {
+            continue;
+        };
+        let paginated = list
+            .get("parameters")
+            .and_then(Value::as_array)
+            .is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p["in"] == "query" && p["name"] == "cursor")
+            });
+        let Some(collection) = path.strip_prefix("/api/v1/").filter(|c| !c.contains('/')) else {
+            continue;
+        };
+        if !paginated {
+            continue;
+        }
+        let name = collection.replace('-', "_");
+        let export = json!({
+            "tags": list.get("tags"),
+            "summary": format!("Export {} as CSV.", collection.replace('-', " ")),
+            "description": format!("`GET {path}` as CSV, with the same filters, sort and paging; \
+        the next page's cursor is in the `X-Next-Cursor` header."),
+            "operationId": format!("export_{name}"),
+            "parameters": list.get("parameters"),
+            "responses": { "200": { "description": "The page as CSV" } },
+        });
+        exports.push((format!("{EXPORTS}{collection}"), json!({ "get": export })));
+    }
+    paths.extend(exports);
 }
 
-fn offer_csv(op: &mut Map<String, Value>) {
+/// An export answers only CSV; the cursor of the next page travels in a header.
+fn describe_csv_export(op: &mut Map<String, Value>) {
     let ok = &mut op["responses"]["200"];
-    ok["content"]["text/csv"] = json!({
-        "schema": { "type": "string", "maxLength": 100_000_000, "description": "One row per item, a header row of field names" }
-    });
+    ok["content"] = json!({ "text/csv": { "schema": {
+        "type": "string", "maxLength": 100_000_000,
+        "description": "A header row of field names, then one row per item (RFC 4180). A list field is a JSON array in its cell; text that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a leading `'`."
+    } } });
     ok["headers"]["X-Next-Cursor"] = json!({
-        "description": "With CSV: the cursor of the next page, if there is one",
+        "description": "The cursor of the next page (pass as `cursor`); absent on the last page",
         "schema": { "type": "string", "maxLength": 2048 }
     });
+}
+
+/// A list documents only JSON; `Accept: text/csv` still works, as a convenience.
+fn mention_csv_export(op: &mut Map<String, Value>, path: &str) {
+    let collection = path.trim_start_matches("/api/v1/");
+    let about = op
+        .get("description")
+        .or_else(|| op.get("summary"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    op.insert(
+        "description".into(),
+        format!(
+            "{about}\n\nFor CSV use `GET {EXPORTS}{collection}` (same parameters). \
+`Accept: text/csv` on this operation answers the same CSV, but is not part of its documented responses."
+        )
+        .into(),
+    );
+}
+
+/// `If-None-Match` with the current `ETag` answers 304 without a body.
+fn offer_not_modified(op: &mut Map<String, Value>) {
+    add_header_param(
+        op,
+        "If-None-Match",
+        "`ETag`s already held; 304 Not Modified when one is the current version",
+        r#"^(\*|(W/)?"[!#-~]*"(\s*,\s*(W/)?"[!#-~]*")*)$"#,
+    );
+    op["responses"]["304"] = json!({
+        "description": "Not modified: the `ETag` in `If-None-Match` is current",
+        "headers": { "ETag": { "description": "The resource's version", "schema": { "type": "string", "maxLength": 24 } } }
+    });
+}
+
+/// Ids are UUIDs (`id`, `*_id`, the items of `*_ids`), in bodies, responses and parameters.
+/// `request_id` is the exception: the client may choose it.
+fn mark_uuids(value: &mut Value) {
+    fn is_id(name: &str) -> bool {
+        (name == "id" || name.ends_with("_id")) && name != "request_id"
+    }
+    fn mark(schema: &mut Value) {
+        let is_string = match &schema["type"] {
+            Value::String(t) => t == "string",
+            Value::Array(ts) => ts.iter().any(|t| t == "string"),
+            _ => false,
+        };
+        if is_string {
+            schema["format"] = "uuid".into();
+            schema["maxLength"] = 36.into();
+        }
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(properties)) = map.get_mut("properties") {
+                for (name, schema) in properties.iter_mut() {
+                    if is_id(name) {
+                        mark(schema);
+                    } else if let Some(items) = schema
+                        .get_mut("items")
+                        .filter(|_| name.len() > "_ids".len() && name.ends_with("_ids"))
+                    {
+                        mark(items);
+                    }
+                }
+            }
+            let is_parameter = map.get("in").is_some_and(|i| i == "path" || i == "query");
+            let names_an_id = map.get("name").and_then(Value::as_str).is_some_and(is_id);
+            if let Some(schema) = map
+                .get_mut("schema")
+                .filter(|_| is_parameter && names_an_id)
+            {
+                mark(schema);
+            }
+            map.values_mut().for_each(mark_uuids);
+        }
+        Value::Array(items) => items.iter_mut().for_each(mark_uuids),
+        _ => {}
+    }
 }
 
 /// Success responses get a description and, for versioned resources, their `ETag` (and `Location` on 201).

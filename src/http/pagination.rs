@@ -10,7 +10,7 @@ use crate::persistence::page::{DEFAULT_LIMIT, MAX_LIMIT, PageRequest};
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, 1 to 200; 50 when absent.
-    #[param(minimum = 1, maximum = 200)]
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     #[param(max_length = 2048, pattern = "^[A-Za-z0-9_-]+$")]

@@ -8,118 +8,103 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::DomainError;
+use crate::domain::process::ProcessAction;
 use crate::domain::validation::FieldError;
 use crate::error::Error;
 use crate::persistence::{is_foreign_key_violation, is_unique_violation};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// The stable machine-readable codes, with their status and title.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
-    BadRequest,
-    MalformedJson,
-    ValidationFailed,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    MethodNotAllowed,
-    NotAcceptable,
-    Conflict,
-    InvalidTransition,
-    IdempotencyInProgress,
-    PreconditionFailed,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    PreconditionMissing,
-    IdempotencyKeyReused,
-    RateLimited,
-    InternalError,
-    Unavailable,
+/// Declares [`Code`] from one table: variant, code text, status and title.
+macro_rules! codes {
+    ($($variant:ident => ($text:literal, $status:ident, $title:literal)),+ $(,)?) => {
+        /// The stable machine-readable codes, with their status and title.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Code {
+            $($variant),+
+        }
+
+        impl Code {
+            /// Every code, in table order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),+];
+
+            pub fn describe(self) -> (&'static str, StatusCode, &'static str) {
+                match self {
+                    $(Code::$variant => ($text, StatusCode::$status, $title)),+
+                }
+            }
+        }
+    };
 }
 
-impl Code {
-    pub fn describe(self) -> (&'static str, StatusCode, &'static str) {
-        use Code::*;
-        match self {
-            BadRequest => ("bad_request", StatusCode::BAD_REQUEST, "Bad request"),
-            MalformedJson => ("malformed_json", StatusCode::BAD_REQUEST, "Malformed JSON"),
-            ValidationFailed => (
-                "validation_failed",
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Validation failed",
-            ),
-            Unauthorized => (
-                "unauthorized",
-                StatusCode::UNAUTHORIZED,
-                "Authentication required",
-            ),
-            Forbidden => ("forbidden", StatusCode::FORBIDDEN, "Forbidden"),
-            NotFound => ("not_found", StatusCode::NOT_FOUND, "Not found"),
-            MethodNotAllowed => (
-                "method_not_allowed",
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Method not allowed",
-            ),
-            NotAcceptable => (
-                "not_acceptable",
-                StatusCode::NOT_ACCEPTABLE,
-                "Not acceptable",
-            ),
-            Conflict => ("conflict", StatusCode::CONFLICT, "Conflict"),
-            InvalidTransition => (
-                "invalid_transition",
-                StatusCode::CONFLICT,
-                "Action not allowed now",
-            ),
-            IdempotencyInProgress => (
-                "idempotency_in_progress",
-                StatusCode::CONFLICT,
-                "Request with this key in progress",
-            ),
-            PreconditionFailed => (
-                "precondition_failed",
-                StatusCode::PRECONDITION_FAILED,
-                "Resource changed",
-            ),
-            PayloadTooLarge => (
-                "payload_too_large",
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Payload too large",
-            ),
-            UnsupportedMediaType => (
-                "unsupported_media_type",
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported media type",
-            ),
-            PreconditionMissing => (
-                "precondition_missing",
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Workflow precondition missing",
-            ),
-            IdempotencyKeyReused => (
-                "idempotency_key_reused",
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Idempotency key reused",
-            ),
-            RateLimited => (
-                "rate_limited",
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many requests",
-            ),
-            InternalError => (
-                "internal_error",
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal server error",
-            ),
-            Unavailable => (
-                "unavailable",
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Service unavailable",
-            ),
-        }
-    }
+codes! {
+    BadRequest => ("bad_request", BAD_REQUEST, "Bad request"),
+    MalformedJson => ("malformed_json", BAD_REQUEST, "Malformed JSON"),
+    ValidationFailed => ("validation_failed", UNPROCESSABLE_ENTITY, "Validation failed"),
+    Unauthorized => ("unauthorized", UNAUTHORIZED, "Authentication required"),
+    Forbidden => ("forbidden", FORBIDDEN, "Forbidden"),
+    NotFound => ("not_found", NOT_FOUND, "Not found"),
+    MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed"),
+    NotAcceptable => ("not_acceptable", NOT_ACCEPTABLE, "Not acceptable"),
+    Conflict => ("conflict", CONFLICT, "Conflict"),
+    InvalidTransition => ("invalid_transition", CONFLICT, "Action not allowed now"),
+    IdempotencyInProgress => ("idempotency_in_progress", CONFLICT, "Request with this key in progress"),
+    PreconditionFailed => ("precondition_failed", PRECONDITION_FAILED, "Resource changed"),
+    PayloadTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "Payload too large"),
+    UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
+    PreconditionMissing => ("precondition_missing", UNPROCESSABLE_ENTITY, "Workflow precondition missing"),
+    IdempotencyKeyReused => ("idempotency_key_reused", UNPROCESSABLE_ENTITY, "Idempotency key reused"),
+    RateLimited => ("rate_limited", TOO_MANY_REQUESTS, "Too many requests"),
+    InternalError => ("internal_error", INTERNAL_SERVER_ERROR, "Internal server error"),
+    Unavailable => ("unavailable", SERVICE_UNAVAILABLE, "Service unavailable"),
+}
 
+/// `Problem.code` in the OpenAPI document: every code of the table.
+impl utoipa::PartialSchema for Code {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("Stable machine-readable problem code"))
+            .enum_values(Some(Code::ALL.iter().map(|c| c.describe().0)))
+            .into()
+    }
+}
+
+impl ToSchema for Code {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ProblemCode".into()
+    }
+}
+
+/// `Problem.allowed_actions` items in the OpenAPI document: the actions of every workflow.
+pub struct WorkflowAction;
+
+impl WorkflowAction {
+    /// The union of the workflows' action enums, each action once.
+    pub fn all() -> Vec<&'static str> {
+        let mut all: Vec<&'static str> = Vec::new();
+        for action in ProcessAction::ALL.iter().map(|a| a.as_str()) {
+            if !all.contains(&action) {
+                all.push(action);
+            }
+        }
+        all
+    }
+}
+
+impl utoipa::PartialSchema for WorkflowAction {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("An action of any workflow"))
+            .enum_values(Some(WorkflowAction::all()))
+            .into()
+    }
+}
+
+impl ToSchema for WorkflowAction {}
+
+impl Code {
     /// The code a bare status stands for, for errors raised outside our handlers.
     pub fn for_status(status: StatusCode) -> Code {
         use Code::*;
@@ -157,13 +142,14 @@ pub struct Problem {
     /// The request path.
     pub instance: String,
     /// Stable machine-readable code.
-    #[schema(example = "validation_failed")]
+    #[schema(value_type = Code, example = "validation_failed")]
     pub code: String,
     /// Field-level problems, for validation errors.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
     /// For `invalid_transition`: the actions the caller may take now.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<WorkflowAction>>)]
     pub allowed_actions: Option<Vec<String>>,
 }
 

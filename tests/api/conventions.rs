@@ -314,8 +314,8 @@ both!(
                 "/api/v1/roles?limit=abc",
                 admin,
                 None,
-                StatusCode::BAD_REQUEST,
-                "bad_request",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
             ),
             error_case(
                 Method::GET,

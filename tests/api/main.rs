@@ -7,6 +7,7 @@ mod audit_trail;
 mod auth;
 mod clauses;
 mod concurrency;
+mod contract;
 mod conventions;
 mod openapi;
 mod paging;

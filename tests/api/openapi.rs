@@ -43,3 +43,186 @@ both!(served_spec_and_docs, |app: TestApp| async move {
         "Swagger UI is served"
     );
 });
+
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                out.push(r.to_string());
+            }
+            map.values().for_each(|v| refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_resolves() {
+    let doc = itsms::http::openapi::document();
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    for r in found {
+        assert!(
+            doc.pointer(r.trim_start_matches('#')).is_some(),
+            "{r} is not in the document"
+        );
+    }
+}
+
+fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            out.push((path.clone(), method.clone(), op));
+        }
+    }
+    out
+}
+
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap(),
+        None => schema,
+    }
+}
+
+#[test]
+fn problems_are_typed() {
+    let doc = itsms::http::openapi::document();
+    let problem = &doc["components"]["schemas"]["Problem"]["properties"];
+    let codes: Vec<&str> = itsms::http::problem::Code::ALL
+        .iter()
+        .map(|c| c.describe().0)
+        .collect();
+    assert_eq!(
+        resolve(&doc, &problem["code"])["enum"],
+        serde_json::json!(codes)
+    );
+    let field = resolve(&doc, &problem["errors"]["items"]);
+    assert_eq!(field["required"], serde_json::json!(["field", "message"]));
+    let actions = resolve(&doc, &problem["allowed_actions"]["items"]);
+    for action in itsms::domain::process::ProcessAction::ALL {
+        assert!(
+            actions["enum"]
+                .as_array()
+                .unwrap()
+                .contains(&action.as_str().into()),
+            "{action}"
+        );
+    }
+}
+
+/// Generators name an inline enum after its operation (`ListProcessesState`); a reference
+/// keeps the one shared type.
+#[test]
+fn parameters_refer_to_shared_enums() {
+    let doc = itsms::http::openapi::document();
+    for (path, method, op) in operations(&doc) {
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            assert!(
+                p["schema"].get("enum").is_none(),
+                "{method} {path} `{}` has an inline enum",
+                p["name"]
+            );
+        }
+    }
+    let list = &doc["paths"]["/api/v1/processes"]["get"]["parameters"];
+    let by_name = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["schema"]["$ref"]
+            .clone()
+    };
+    assert_eq!(by_name("state"), "#/components/schemas/ProcessState");
+    assert_eq!(by_name("sort"), "#/components/schemas/ProcessSort");
+}
+
+fn assert_uuid(schema: &Value, at: &str) {
+    assert_eq!(schema["format"], "uuid", "{at}: {schema}");
+}
+
+#[test]
+fn ids_are_uuids_and_limit_has_its_default() {
+    let doc = itsms::http::openapi::document();
+    let mut seen = 0;
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            if (field == "id" || field.ends_with("_id")) && field != "request_id" {
+                assert_uuid(property, &format!("{name}.{field}"));
+                seen += 1;
+            } else if field.ends_with("_ids") {
+                assert_uuid(&property["items"], &format!("{name}.{field}[]"));
+                seen += 1;
+            }
+        }
+    }
+    for (path, method, op) in operations(&doc) {
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            let name = p["name"].as_str().unwrap();
+            if name == "id" || name.ends_with("_id") {
+                assert_uuid(&p["schema"], &format!("{method} {path} {name}"));
+                seen += 1;
+            }
+            if name == "limit" {
+                let default = itsms::persistence::page::DEFAULT_LIMIT;
+                assert_eq!(p["schema"]["default"], default, "{method} {path}");
+                assert_eq!(p["schema"]["minimum"], 1);
+                assert_eq!(p["schema"]["maximum"], itsms::persistence::page::MAX_LIMIT);
+            }
+        }
+    }
+    assert!(seen > 20, "{seen}");
+}
+
+#[test]
+fn lists_document_json_and_exports_csv() {
+    let doc = itsms::http::openapi::document();
+    let mut exports = 0;
+    for (path, method, op) in operations(&doc) {
+        let media: Vec<&String> = op["responses"]["200"]["content"]
+            .as_object()
+            .map(|c| c.keys().collect())
+            .unwrap_or_default();
+        if let Some(collection) = path.strip_prefix("/api/v1/exports/") {
+            assert_eq!(media, ["text/csv"], "{path}");
+            assert!(op["responses"]["200"]["headers"]["X-Next-Cursor"].is_object());
+            let list = &doc["paths"][format!("/api/v1/{collection}")]["get"];
+            assert_eq!(op["parameters"], list["parameters"], "{path}");
+            assert_eq!(
+                op["operationId"],
+                format!("export_{}", collection.replace('-', "_"))
+            );
+            exports += 1;
+        } else if !media.is_empty() {
+            assert!(!media.contains(&&"text/csv".to_string()), "{method} {path}");
+        }
+    }
+    assert_eq!(exports, 5);
+}
+
+#[test]
+fn gets_by_id_offer_304() {
+    let doc = itsms::http::openapi::document();
+    for path in [
+        "/api/v1/processes/{id}",
+        "/api/v1/roles/{id}",
+        "/api/v1/users/{id}",
+    ] {
+        let op = &doc["paths"][path]["get"];
+        assert!(
+            op["responses"]["304"]["headers"]["ETag"].is_object(),
+            "{path}"
+        );
+        assert!(
+            op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "If-None-Match" && p["in"] == "header"),
+            "{path}"
+        );
+    }
+}

@@ -87,7 +87,7 @@ both!(create_get_list_and_filter, |app: TestApp| async move {
     let (status, _) = app
         .get("/api/v1/processes?review_due_from=soon", &viewer)
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, active) = app.get("/api/v1/processes?state=active", &viewer).await;
     assert_eq!(active["items"], json!([]));
     let (_, clause) = app.get("/api/v1/clauses/8.6.1", &viewer).await;
@@ -149,7 +149,7 @@ both!(
         let (status, body) = app
             .get("/api/v1/processes?sort=colour", &app.admin_token)
             .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     }
 );
 

@@ -204,7 +204,7 @@ both!(list_filters_and_sorts, |app: TestApp| async move {
     assert_eq!(none["items"], json!([]));
 
     let (status, body) = app.get("/api/v1/roles?sort=colour", &viewer).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 });
 
 both!(names_are_unique_ignoring_case, |app: TestApp| async move {

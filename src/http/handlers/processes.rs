@@ -43,7 +43,6 @@ text_enum! {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ProcessQuery {
-    #[param(inline)]
     pub state: Option<ProcessState>,
     /// Only processes that implement this clause.
     #[param(max_length = 16, pattern = r"^[0-9]+(\.[0-9]+)*$")]
@@ -58,7 +57,6 @@ pub struct ProcessQuery {
     pub review_due_from: Option<NaiveDate>,
     /// Only processes whose review is due on or before this date.
     pub review_due_to: Option<NaiveDate>,
-    #[param(inline)]
     pub sort: Option<ProcessSort>,
 }
 

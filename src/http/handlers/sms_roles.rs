@@ -27,7 +27,6 @@ pub struct SmsRoleQuery {
     /// Only roles this user holds.
     #[param(max_length = 36)]
     pub member_id: Option<String>,
-    #[param(inline)]
     pub sort: Option<SmsRoleSort>,
 }
 

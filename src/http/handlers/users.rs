@@ -64,13 +64,10 @@ pub struct UserQuery {
     /// Text in the email or display name.
     #[param(max_length = 200)]
     pub q: Option<String>,
-    #[param(inline)]
     pub kind: Option<UserKind>,
     pub active: Option<bool>,
     /// Only users holding this access role.
-    #[param(inline)]
     pub role: Option<AccessRole>,
-    #[param(inline)]
     pub sort: Option<UserSort>,
 }
 
