@@ -64,18 +64,11 @@ async fn get(app: &TestApp, path: &str) -> (StatusCode, Value, HeaderMap) {
 }
 
 /// A table locked by another session: the statement gives up after the configured
-/// timeout (the lock timeout or the statement timeout, whichever comes first) and the
-/// request answers 503, while other tables stay reachable.
-async fn a_locked_table_answers_503_until_released(statement_timeout: &str, lock_timeout: &str) {
-    let Some(app) = TestApp::spawn_with(
-        Backend::Postgres,
-        &[
-            ("ITSMS__DATABASE__STATEMENT_TIMEOUT_MS", statement_timeout),
-            ("ITSMS__DATABASE__LOCK_TIMEOUT_MS", lock_timeout),
-        ],
-    )
-    .await
-    else {
+/// timeout (the lock timeout or the statement timeout, whichever comes first), a request
+/// waiting for a pooled connection gives up after the acquire timeout, and each answers
+/// 503, while other tables stay reachable.
+async fn a_locked_table_answers_503_until_released(settings: &[(&str, &str)]) {
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, settings).await else {
         return;
     };
     app.process("LCK", None).await;
@@ -101,12 +94,27 @@ async fn a_locked_table_answers_503_until_released(statement_timeout: &str, lock
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_timeout_answers_503() {
-    a_locked_table_answers_503_until_released("5000", "200").await;
+    a_locked_table_answers_503_until_released(&[("ITSMS__DATABASE__LOCK_TIMEOUT_MS", "200")]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_statement_timeout_answers_503() {
-    a_locked_table_answers_503_until_released("200", "5000").await;
+    a_locked_table_answers_503_until_released(&[
+        ("ITSMS__DATABASE__STATEMENT_TIMEOUT_MS", "200"),
+        ("ITSMS__DATABASE__LOCK_TIMEOUT_MS", "5000"),
+    ])
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_starved_pool_answers_503() {
+    // One connection, held by a request waiting for the lock: the others get none.
+    a_locked_table_answers_503_until_released(&[
+        ("ITSMS__DATABASE__MAX_CONNECTIONS", "1"),
+        ("ITSMS__DATABASE__ACQUIRE_TIMEOUT_MS", "1000"),
+        ("ITSMS__DATABASE__LOCK_TIMEOUT_MS", "3000"),
+    ])
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
