@@ -49,6 +49,13 @@ pub struct DatabaseSettings {
     /// Empty: SQLite at `<data_dir>/itsms.db`.
     pub url: String,
     pub max_connections: u32,
+    /// PostgreSQL: the longest a statement may run before it is cancelled.
+    pub statement_timeout_ms: u64,
+    /// The longest a statement waits for a lock: PostgreSQL's `lock_timeout`, SQLite's
+    /// busy timeout.
+    pub lock_timeout_ms: u64,
+    /// The longest a request waits for a pooled connection (or for a new one to open).
+    pub acquire_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -145,6 +152,9 @@ trusted_proxies = []
 [database]
 url = ""
 max_connections = 10
+statement_timeout_ms = 5000
+lock_timeout_ms = 3000
+acquire_timeout_ms = 3000
 
 [auth]
 jwt_algorithm = "HS256"
@@ -266,6 +276,15 @@ impl Settings {
         }
         if self.database.max_connections == 0 {
             bail!("invalid configuration: database.max_connections must be positive");
+        }
+        for (key, value) in [
+            ("statement_timeout_ms", self.database.statement_timeout_ms),
+            ("lock_timeout_ms", self.database.lock_timeout_ms),
+            ("acquire_timeout_ms", self.database.acquire_timeout_ms),
+        ] {
+            if value == 0 {
+                bail!("invalid configuration: database.{key} must be positive");
+            }
         }
         if !self.bootstrap.admin_email.contains('@') {
             bail!("invalid configuration: bootstrap.admin_email must be an email address");
@@ -424,6 +443,31 @@ mod tests {
         .to_string();
         assert!(err.contains("server.trusted_proxies"), "{err}");
         assert!(err.contains("load-balancer"), "{err}");
+    }
+
+    #[test]
+    fn database_timeouts_must_be_positive() {
+        let s = Settings::load_from(
+            None,
+            env(&[("ITSMS__DATABASE__STATEMENT_TIMEOUT_MS", "1500")]),
+        )
+        .unwrap();
+        assert_eq!(s.database.statement_timeout_ms, 1500);
+        assert_eq!(s.database.lock_timeout_ms, 3000);
+        for key in [
+            "STATEMENT_TIMEOUT_MS",
+            "LOCK_TIMEOUT_MS",
+            "ACQUIRE_TIMEOUT_MS",
+        ] {
+            let name = format!("ITSMS__DATABASE__{key}");
+            let err = Settings::load_from(None, env(&[(name.as_str(), "0")]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("database.{}", key.to_lowercase())),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::domain::DomainError;
 use crate::domain::process::ProcessAction;
 use crate::domain::validation::FieldError;
 use crate::error::Error;
-use crate::persistence::{is_foreign_key_violation, is_unique_violation};
+use crate::persistence::{Transient, is_foreign_key_violation, is_unique_violation, transient};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -214,6 +214,19 @@ impl ApiError {
         }
     }
 
+    /// 503 with `Retry-After`, for database trouble that passes: contention clears in a
+    /// moment, an outage takes longer.
+    pub fn unavailable(trouble: Transient) -> Self {
+        let (retry_after_secs, detail) = match trouble {
+            Transient::Contention => (1, "the service is busy with other changes; retry shortly"),
+            Transient::Unavailable => (5, "the database is unavailable; retry later"),
+        };
+        ApiError {
+            retry_after_secs: Some(retry_after_secs),
+            ..ApiError::new(Code::Unavailable, detail)
+        }
+    }
+
     pub fn problem(&self, instance: &str) -> Problem {
         let (code, status, title) = self.code.describe();
         Problem {
@@ -317,7 +330,13 @@ impl From<Error> for ApiError {
                     "another change got there first (a referenced record was removed or a unique value taken); retry",
                 )
             }
-            Error::Db(e) => internal(&e),
+            Error::Db(e) => match transient(&e) {
+                Some(trouble) => {
+                    tracing::warn!(error = %e, "database trouble; the client may retry");
+                    ApiError::unavailable(trouble)
+                }
+                None => internal(&e),
+            },
             Error::Internal(e) => internal(&e),
         }
     }
@@ -334,5 +353,23 @@ fn internal(e: &dyn std::fmt::Display) -> ApiError {
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
         Error::Db(e).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnAcquireErr, DbErr};
+
+    use super::*;
+
+    #[test]
+    fn transient_database_trouble_is_503_with_retry_after() {
+        let e = ApiError::from(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout));
+        assert_eq!(e.code, Code::Unavailable);
+        assert_eq!(e.retry_after_secs, Some(5));
+        let e = ApiError::from(DbErr::Custom("no such table: secrets".into()));
+        assert_eq!(e.code, Code::InternalError);
+        assert_eq!(e.retry_after_secs, None);
+        assert!(!e.detail.contains("secrets"));
     }
 }

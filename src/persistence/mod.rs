@@ -15,17 +15,20 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DbErr, EntityTrait, QueryFilter, Set, SqlErr,
+    DbBackend, DbErr, EntityTrait, QueryFilter, RuntimeErr, Set, SqlErr, TransactionTrait,
 };
 
 pub use aggregate::Aggregate;
 
+use crate::config::DatabaseSettings;
 use crate::domain::{DomainError, clause};
 use crate::error::Error;
 
 /// Connects to SQLite or PostgreSQL. SQLite gets WAL, foreign keys and a busy timeout,
-/// which sqlx does not set by default.
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+/// which sqlx does not set by default. Every PostgreSQL connection gets a statement and a
+/// lock timeout, so a blocked query gives its connection back instead of holding it
+/// while the pool runs dry.
+pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap_or_default();
         if let Some(dir) = std::path::Path::new(path)
@@ -36,28 +39,60 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
         }
     }
+    let acquire_timeout = Duration::from_millis(settings.acquire_timeout_ms);
+    let lock_timeout = Duration::from_millis(settings.lock_timeout_ms);
+    let pg_timeouts = [
+        ("statement_timeout", settings.statement_timeout_ms),
+        ("lock_timeout", settings.lock_timeout_ms),
+    ];
     let mut options = ConnectOptions::new(url);
     options
-        .max_connections(max_connections)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(settings.max_connections)
+        .connect_timeout(acquire_timeout)
+        .acquire_timeout(acquire_timeout)
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(lock_timeout)
                 .create_if_missing(true)
-        });
+        })
+        .map_sqlx_postgres_opts(move |o| o.options(pg_timeouts));
     Database::connect(options).await
 }
 
+/// Any fixed number, the same in every replica: the key of the advisory lock that
+/// serializes migrations.
+const MIGRATION_LOCK_KEY: i64 = 0x6974_736d_735f_6d67;
+
+/// Applies the migrations and loads the clause catalog.
+///
+/// On PostgreSQL this is one transaction holding an advisory lock, so replicas starting
+/// together on an empty database take turns: the first applies everything, the others
+/// wait and then find nothing left to do; a failure leaves nothing half applied. (Every
+/// migration must therefore be able to run inside a transaction.) SQLite is one file with
+/// one writer and needs no lock.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        Migrator::up(db, None).await?;
+        return seed_clauses(db).await;
+    }
+    let txn = db.begin().await?;
+    // Waiting for another replica's migrations may take longer than any request may.
+    txn.execute_unprepared("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
+        .await?;
+    txn.execute_unprepared(&format!(
+        "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+    ))
+    .await?;
+    Migrator::up(&txn, None).await?;
+    seed_clauses(&txn).await?;
+    txn.commit().await
 }
 
 /// Loads the clause catalog; existing clauses are left as they are.
-pub async fn seed_clauses(db: &DatabaseConnection) -> Result<(), DbErr> {
+async fn seed_clauses(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     use entities::clause::{ActiveModel, Column, Entity};
     let rows = clause::catalog()
         .iter()
@@ -146,6 +181,92 @@ pub fn is_foreign_key_violation(err: &DbErr) -> bool {
     )
 }
 
+/// Database trouble that passes by itself, so the same request may succeed when retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transient {
+    /// Contention with other work: a deadlock, a serialization failure, a lock or statement
+    /// timeout, SQLite busy or locked. Clears in moments.
+    Contention,
+    /// The database cannot be reached, takes no connections now, or the pool has none to
+    /// hand out. The pool reconnects by itself once the database is back.
+    Unavailable,
+}
+
+pub fn is_transient(err: &DbErr) -> bool {
+    transient(err).is_some()
+}
+
+/// Whether a database error is passing trouble (see [`Transient`]) rather than a fault
+/// that a retry would meet again.
+pub fn transient(err: &DbErr) -> Option<Transient> {
+    match err {
+        DbErr::ConnectionAcquire(_) => Some(Transient::Unavailable),
+        // Errors from acquiring a connection, which opens one when the pool has none idle.
+        DbErr::Conn(RuntimeErr::SqlxError(e)) => sqlx_transient(e, true),
+        // sea-orm's own "disconnected": the pool was closed.
+        DbErr::Conn(_) => Some(Transient::Unavailable),
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            sqlx_transient(e, false)
+        }
+        _ => None,
+    }
+}
+
+fn sqlx_transient(err: &sea_orm::sqlx::Error, connecting: bool) -> Option<Transient> {
+    use sea_orm::sqlx::Error as E;
+    match err {
+        // I/O covers a refused, reset or dropped connection; a crashed worker is a SQLite
+        // connection the pool replaces.
+        E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::WorkerCrashed => {
+            Some(Transient::Unavailable)
+        }
+        E::Database(e) => {
+            let code = e.code()?;
+            if e.try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                postgres_transient(&code, connecting)
+            } else if e
+                .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                sqlite_transient(&code)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// PostgreSQL SQLSTATEs that pass. `connecting`: raised while opening a connection.
+fn postgres_transient(sqlstate: &str, connecting: bool) -> Option<Transient> {
+    match sqlstate {
+        // serialization_failure, deadlock_detected, query_canceled (statement_timeout),
+        // lock_not_available (lock_timeout)
+        "40001" | "40P01" | "57014" | "55P03" => Some(Transient::Contention),
+        // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
+        "57P01" | "57P02" | "57P03" | "53300" => Some(Transient::Unavailable),
+        // object_not_in_prerequisite_state, when connecting: "database … is not currently
+        // accepting connections" (ALTER DATABASE … ALLOW_CONNECTIONS false). From a
+        // statement it is a fault of the statement.
+        "55000" if connecting => Some(Transient::Unavailable),
+        // connection_exception and its subclasses
+        s if s.starts_with("08") => Some(Transient::Unavailable),
+        _ => None,
+    }
+}
+
+/// SQLite reports extended result codes; the primary code is the low byte.
+fn sqlite_transient(code: &str) -> Option<Transient> {
+    const SQLITE_BUSY: i32 = 5;
+    const SQLITE_LOCKED: i32 = 6;
+    match code.parse::<i32>().ok()? & 0xff {
+        SQLITE_BUSY | SQLITE_LOCKED => Some(Transient::Contention),
+        _ => None,
+    }
+}
+
 /// Lists are stored as JSON text so both backends hold them the same way.
 pub fn to_json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data serializes")
@@ -175,4 +296,118 @@ where
     rows.iter()
         .map(|r| Ok(r.try_get::<String>("", "id")?))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sea_orm::ConnAcquireErr;
+    use sea_orm::sqlx::Error as SqlxError;
+
+    use super::*;
+
+    fn sqlx(err: SqlxError) -> RuntimeErr {
+        RuntimeErr::SqlxError(Arc::new(err))
+    }
+
+    #[test]
+    fn postgres_sqlstates() {
+        use Transient::*;
+        for (code, connecting, expected) in [
+            ("40001", false, Some(Contention)),
+            ("40P01", false, Some(Contention)),
+            ("57014", false, Some(Contention)),
+            ("55P03", false, Some(Contention)),
+            ("57P01", false, Some(Unavailable)),
+            ("57P03", true, Some(Unavailable)),
+            ("53300", true, Some(Unavailable)),
+            ("08006", false, Some(Unavailable)),
+            ("08001", true, Some(Unavailable)),
+            ("55000", true, Some(Unavailable)),
+            ("55000", false, None),
+            ("23505", false, None),
+            ("42P01", false, None),
+            ("28P01", true, None),
+            ("40002", false, None),
+        ] {
+            assert_eq!(
+                postgres_transient(code, connecting),
+                expected,
+                "{code} {connecting}"
+            );
+        }
+    }
+
+    #[test]
+    fn sqlite_result_codes() {
+        for code in ["5", "261", "517", "773", "6", "262"] {
+            assert_eq!(
+                sqlite_transient(code),
+                Some(Transient::Contention),
+                "{code}"
+            );
+        }
+        for code in ["1", "19", "2067", "787", "x"] {
+            assert_eq!(sqlite_transient(code), None, "{code}");
+        }
+    }
+
+    #[test]
+    fn pool_and_connection_errors_are_transient() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for err in [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+            DbErr::Conn(sqlx(SqlxError::Io(refused))),
+            DbErr::Query(sqlx(SqlxError::PoolTimedOut)),
+            DbErr::Conn(RuntimeErr::Internal("Disconnected".into())),
+        ] {
+            assert_eq!(transient(&err), Some(Transient::Unavailable), "{err}");
+        }
+        for err in [
+            DbErr::Query(sqlx(SqlxError::RowNotFound)),
+            DbErr::Exec(sqlx(SqlxError::ColumnNotFound("x".into()))),
+            DbErr::Custom("x".into()),
+            DbErr::RecordNotFound("x".into()),
+            DbErr::Type("x".into()),
+        ] {
+            assert!(!is_transient(&err), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_held_sqlite_write_lock_is_contention() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let settings = DatabaseSettings {
+            url: url.clone(),
+            max_connections: 1,
+            statement_timeout_ms: 1000,
+            lock_timeout_ms: 1,
+            acquire_timeout_ms: 1000,
+        };
+        let holder = connect(&url, &settings).await.unwrap();
+        holder
+            .execute_unprepared("CREATE TABLE t (x INTEGER)")
+            .await
+            .unwrap();
+        holder.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+        let other = connect(&url, &settings).await.unwrap();
+        let busy = other
+            .execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .unwrap_err();
+        assert_eq!(transient(&busy), Some(Transient::Contention), "{busy}");
+        holder.execute_unprepared("ROLLBACK").await.unwrap();
+        let missing = other
+            .execute_unprepared("INSERT INTO missing VALUES (1)")
+            .await
+            .unwrap_err();
+        assert!(!is_transient(&missing), "{missing}");
+        other
+            .execute_unprepared("INSERT INTO t VALUES (1)")
+            .await
+            .unwrap();
+    }
 }

@@ -18,7 +18,7 @@ use crate::persistence;
 /// Connects, migrates and seeds the clause catalog.
 pub async fn database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let url = settings.database_url();
-    let db = persistence::connect(&url, settings.database.max_connections)
+    let db = persistence::connect(&url, &settings.database)
         .await
         .with_context(|| {
             format!(
@@ -28,10 +28,7 @@ pub async fn database(settings: &Settings) -> anyhow::Result<DatabaseConnection>
         })?;
     persistence::migrate(&db)
         .await
-        .context("applying migrations")?;
-    persistence::seed_clauses(&db)
-        .await
-        .context("loading the clause catalog")?;
+        .context("applying migrations and loading the clause catalog")?;
     Ok(db)
 }
 

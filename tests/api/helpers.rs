@@ -57,19 +57,20 @@ pub struct TestApp {
     /// The service's clock: move it forward instead of sleeping.
     pub clock: Clock,
     _data_dir: tempfile::TempDir,
-    pg_database: Option<(String, String)>,
+    /// On PostgreSQL: the server's admin URL and the name of this test's database.
+    pub pg_database: Option<(String, String)>,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn postgres_url() -> Option<String> {
+pub fn postgres_url() -> Option<String> {
     std::env::var("ITSMS_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty())
 }
 
 /// Swaps the database name at the end of a PostgreSQL URL.
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url
         .split_once('?')
         .map(|(b, q)| (b, Some(q)))
@@ -88,8 +89,8 @@ impl TestApp {
         Self::spawn_with(backend, &[]).await
     }
 
-    /// `spawn` with more settings, as `ITSMS__…` environment variables.
-    pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
+    /// Like `spawn`, with further settings as `ITSMS__...` variables.
+    pub async fn spawn_with(backend: Backend, extra_env: &[(&str, &str)]) -> Option<TestApp> {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut pg_database = None;
         let db_url = match backend {
@@ -117,7 +118,7 @@ impl TestApp {
                 with_database(&admin_url, &name)
             }
         };
-        let env = vec![
+        let mut env = vec![
             ("ITSMS__SERVER__PORT".to_string(), "0".to_string()),
             ("ITSMS__SERVER__WORKERS".into(), "2".into()),
             (
@@ -134,9 +135,11 @@ impl TestApp {
             ("ITSMS__LIMITS__MAX_BODY_BYTES".into(), "4096".into()),
             ("ITSMS__LOG__LEVEL".into(), "warn".into()),
         ];
-        let env = env
-            .into_iter()
-            .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         let settings = Settings::load_from(None, env).expect("test settings");
         let app = Application::build(settings.clone())
             .await
@@ -329,26 +332,45 @@ pub fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode, co
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let Some((admin_url, name)) = self.pg_database.take() else {
-            return;
-        };
-        // Dropping needs async I/O; do it on a thread of its own so any runtime state is fine.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(db) = Database::connect(&admin_url).await {
-                    let _ = db
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
-                    db.close().await.ok();
-                }
-            });
-        })
-        .join();
+        if let Some((admin_url, name)) = self.pg_database.take() {
+            drop_database(admin_url, name);
+        }
     }
+}
+
+/// Drops a PostgreSQL test database, even while something is still connected to it.
+pub fn drop_database(admin_url: String, name: String) {
+    // Dropping needs async I/O; do it on a thread of its own so any runtime state is fine.
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            if let Ok(db) = Database::connect(&admin_url).await {
+                let _ = db
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+                db.close().await.ok();
+            }
+        });
+    })
+    .join();
+}
+
+/// The `itsms` binary with only the given configuration.
+pub fn itsms_command(args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_itsms"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ITSMS") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .args(args)
+        .envs(env.iter().copied())
+        .env("ITSMS__LOG__LEVEL", "warn");
+    command
 }
 
 /// Generic helpers for requests without a token, raw bodies and direct database checks.

@@ -9,6 +9,7 @@ mod clauses;
 mod concurrency;
 mod contract;
 mod conventions;
+mod database;
 mod openapi;
 mod paging;
 mod processes;

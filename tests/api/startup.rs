@@ -5,21 +5,13 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::both;
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, itsms_command};
 
 /// Runs the `itsms` binary with only the given configuration.
 fn itsms(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_itsms"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("ITSMS") {
-            command.env_remove(key);
-        }
-    }
-    command
-        .args(args)
-        .envs(env.iter().copied())
-        .env("ITSMS__LOG__LEVEL", "warn");
-    command.output().expect("the itsms binary runs")
+    itsms_command(args, env)
+        .output()
+        .expect("the itsms binary runs")
 }
 
 both!(

@@ -5,7 +5,8 @@ use utoipa::ToSchema;
 
 use crate::http::AppState;
 use crate::http::middleware::Metrics;
-use crate::http::problem::{ApiError, Code};
+use crate::http::problem::ApiError;
+use crate::persistence::Transient;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -28,7 +29,7 @@ pub async fn live() -> HttpResponse {
 pub async fn ready(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.db.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
-        ApiError::new(Code::Unavailable, "the database does not answer")
+        ApiError::unavailable(Transient::Unavailable)
     })?;
     Ok(HttpResponse::Ok().json(Health {
         status: "ok".into(),
