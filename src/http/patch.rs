@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::extract::{JsonBody, parse_json};
+use super::extract::{json_bytes, parse_json};
 use super::problem::ApiError;
 
 /// A merge patch body: a JSON object whose fields are type-checked against the patch
@@ -22,10 +22,12 @@ impl<P: DeserializeOwned + 'static> FromRequest for MergePatch<P> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = JsonBody::<Map<String, Value>>::from_request(req, payload);
+        let body = json_bytes(req, payload);
         Box::pin(async move {
-            let JsonBody(document) = body.await?;
-            parse_json::<P>(&serde_json::to_vec(&document).expect("JSON serializes"))?;
+            let bytes = body.await?;
+            // Typed against the raw text, so a repeated key is refused as in a full body.
+            parse_json::<P>(&bytes)?;
+            let document = parse_json::<Map<String, Value>>(&bytes)?;
             Ok(MergePatch(document, PhantomData))
         })
     }

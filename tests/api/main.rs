@@ -8,6 +8,7 @@ mod auth;
 mod clauses;
 mod concurrency;
 mod conventions;
+mod hostile_input;
 mod openapi;
 mod processes;
 mod sms_roles;

@@ -7,7 +7,7 @@ mod problems;
 mod query_rules;
 mod request_id;
 
-pub use idempotency::{IDEMPOTENCY_KEY, idempotency, is_replayable};
+pub use idempotency::{IDEMPOTENCY_KEY, Idempotency, idempotency, is_replayable};
 pub use metrics::{Metrics, metrics};
 pub use problems::problems;
 pub use query_rules::query_rules;
