@@ -104,6 +104,9 @@ pub struct CorsSettings {
 #[serde(deny_unknown_fields)]
 pub struct LimitSettings {
     pub max_body_bytes: usize,
+    /// How long an `Idempotency-Key` stays "in progress" without a response before a retry
+    /// takes it over (the server handling it died).
+    pub idempotency_lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -178,6 +181,7 @@ allowed_origins = []
 
 [limits]
 max_body_bytes = 65536
+idempotency_lease_secs = 60
 
 [log]
 format = "plain"
@@ -273,6 +277,9 @@ impl Settings {
         }
         if self.limits.max_body_bytes < 1024 {
             bail!("invalid configuration: limits.max_body_bytes must be at least 1024");
+        }
+        if self.limits.idempotency_lease_secs == 0 {
+            bail!("invalid configuration: limits.idempotency_lease_secs must be positive");
         }
         if self.database.max_connections == 0 {
             bail!("invalid configuration: database.max_connections must be positive");

@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::http::middleware::{self, Metrics};
+use crate::http::middleware::{self, Idempotency, Metrics};
 use crate::http::openapi;
 use crate::http::problem::{ApiError, Code};
 use crate::http::route_table::RouteTable;
@@ -118,6 +118,9 @@ fn serve(
     let document = openapi::document();
     let route_table = Data::new(RouteTable::from_document(&document));
     let metrics = Data::new(Metrics::default());
+    let idempotency = Data::new(Idempotency::new(chrono::Duration::seconds(
+        settings.limits.idempotency_lease_secs as i64,
+    )));
     let max_body = settings.limits.max_body_bytes;
     let origins = Arc::new(settings.cors.allowed_origins.clone());
     let mut server = HttpServer::new(move || {
@@ -125,6 +128,7 @@ fn serve(
             .app_data(state.clone())
             .app_data(route_table.clone())
             .app_data(metrics.clone())
+            .app_data(idempotency.clone())
             .app_data(PayloadConfig::new(max_body))
             // The query rules catch bad values first, naming the parameter; what is left
             // (a parameter given twice) names it when the parser does.
@@ -149,9 +153,10 @@ fn serve(
             .default_service(web::to(fallback))
             .wrap(from_fn(csv::exports))
             .wrap(from_fn(middleware::not_modified))
-            .wrap(from_fn(middleware::idempotency))
             .wrap(from_fn(middleware::query_rules))
             .wrap(from_fn(middleware::problems))
+            // Outside the problem wrapping, so a replayed error is the document first sent.
+            .wrap(from_fn(middleware::idempotency))
             .wrap(cors(&origins))
             // Again outside CORS, so its refusals (a preflight from a foreign origin) are problems too.
             .wrap(from_fn(middleware::problems))

@@ -34,18 +34,22 @@ impl Validator {
         self.errors.push(FieldError::new(field, message));
     }
 
-    /// A trimmed, non-empty text of at most `max` characters.
+    /// A trimmed, non-empty, single-line text of at most `max` characters (names, codes):
+    /// no control characters at all.
     pub fn required_text(&mut self, field: &str, value: &str, max: usize) -> String {
         let trimmed = value.trim();
         if trimmed.is_empty() {
             self.add(field, "must not be empty");
         } else if trimmed.chars().count() > max {
             self.add(field, format!("must be at most {max} characters"));
+        } else if trimmed.chars().any(char::is_control) {
+            self.add(field, "must not contain control characters");
         }
         trimmed.to_string()
     }
 
-    /// Optional text: blank becomes `None`.
+    /// Optional free text (descriptions, notes): blank becomes `None`; tabs and line breaks
+    /// are kept, other control characters refused.
     pub fn optional_text(
         &mut self,
         field: &str,
@@ -55,6 +59,14 @@ impl Validator {
         let trimmed = value.map(str::trim).filter(|v| !v.is_empty())?;
         if trimmed.chars().count() > max {
             self.add(field, format!("must be at most {max} characters"));
+        } else if trimmed
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            self.add(
+                field,
+                "must not contain control characters other than tab and line breaks",
+            );
         }
         Some(trimmed.to_string())
     }
@@ -125,6 +137,25 @@ mod tests {
         let mut v = Validator::new();
         assert_eq!(v.optional_text("d", Some("   "), 5), None);
         assert_eq!(v.optional_text("d", Some(" x "), 5).as_deref(), Some("x"));
+        assert!(v.finish().is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_except_breaks_in_free_text() {
+        let mut v = Validator::new();
+        v.required_text("name", "a\u{0}b", 10);
+        v.required_text("code", "a\tb", 10);
+        v.optional_text("description", Some("a\u{7}b"), 10);
+        v.text_list("items", &["x\ny".to_string()], 5, 10);
+        let Err(DomainError::Validation(errors)) = v.finish() else {
+            panic!("expected errors")
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "code", "description", "items[0]"]);
+
+        let mut v = Validator::new();
+        let kept = v.optional_text("description", Some("line 1\r\n\tline 2"), 50);
+        assert_eq!(kept.as_deref(), Some("line 1\r\n\tline 2"));
         assert!(v.finish().is_ok());
     }
 

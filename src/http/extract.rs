@@ -68,21 +68,29 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json_type = req.mime_type().ok().flatten().is_some_and(|m| {
-            m.subtype() == mime_json() || m.suffix().is_some_and(|s| s == mime_json())
-        });
-        let bytes = Bytes::from_request(req, payload);
-        Box::pin(async move {
-            if !json_type {
-                return Err(ApiError::new(
-                    Code::UnsupportedMediaType,
-                    "send the body as `application/json`",
-                )
-                .into());
-            }
-            let bytes = bytes.await?;
-            parse_json(&bytes).map(JsonBody).map_err(Into::into)
-        })
+        let bytes = json_bytes(req, payload);
+        Box::pin(async move { parse_json(&bytes.await?).map(JsonBody).map_err(Into::into) })
+    }
+}
+
+/// The raw body of a request that must be JSON: 415 for another media type.
+pub fn json_bytes(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<Bytes, actix_web::Error>> + 'static {
+    let json_type = req.mime_type().ok().flatten().is_some_and(|m| {
+        m.subtype() == mime_json() || m.suffix().is_some_and(|s| s == mime_json())
+    });
+    let bytes = Bytes::from_request(req, payload);
+    async move {
+        if !json_type {
+            return Err(ApiError::new(
+                Code::UnsupportedMediaType,
+                "send the body as `application/json`",
+            )
+            .into());
+        }
+        bytes.await
     }
 }
 
@@ -91,6 +99,14 @@ fn mime_json() -> &'static str {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // PostgreSQL cannot store NUL in text, so no string may carry one, whatever its field.
+    if let Some(field) = nul_field(bytes) {
+        return Err(ApiError::field(
+            Code::ValidationFailed,
+            field,
+            "must not contain the NUL character",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let inner = e.inner();
@@ -102,8 +118,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         let path = e.path().to_string();
         let message = strip_position(&inner.to_string());
-        // The path names an unknown field itself; a missing field only in the message.
-        let field = match (path.as_str(), missing_field(&message)) {
+        // The path names an unknown field itself; a missing or repeated one only in the message.
+        let named = missing_field(&message).or_else(|| quoted(&message, "duplicate field "));
+        let field = match (path.as_str(), named) {
             (".", Some(name)) => name,
             (".", None) => "body".into(),
             (p, Some(name)) => format!("{p}.{name}"),
@@ -118,6 +135,39 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )
     })?;
     Ok(value)
+}
+
+/// The path of the first string (or key) with a NUL character, `body` at the top.
+fn nul_field(bytes: &[u8]) -> Option<String> {
+    // Raw NUL is not valid JSON; only the escape can carry one.
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    find_nul(&value, "")
+}
+
+fn find_nul(value: &serde_json::Value, path: &str) -> Option<String> {
+    let here = || Some(if path.is_empty() { "body" } else { path }.to_string());
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => here(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_nul(v, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                return here();
+            }
+            let field = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            find_nul(v, &field)
+        }),
+        _ => None,
+    }
 }
 
 fn strip_position(message: &str) -> String {
@@ -292,11 +342,32 @@ mod tests {
         );
         assert_eq!(field_of(r#"{}"#), (Code::ValidationFailed, "name".into()));
         assert_eq!(
+            field_of(r#"{"name": "a", "name": "b"}"#),
+            (Code::ValidationFailed, "name".into())
+        );
+        assert_eq!(
             field_of(r#"{"name": "a", "inner": {"count": 300}}"#),
             (Code::ValidationFailed, "inner.count".into())
         );
         assert_eq!(field_of(r#"{"name": "#).0, Code::MalformedJson);
         assert_eq!(field_of(r#"{"name": "a"} x"#).0, Code::MalformedJson);
+        assert_eq!(
+            field_of(r#"{"name": "a\u0000"}"#),
+            (Code::ValidationFailed, "name".into())
+        );
+        assert_eq!(
+            field_of(r#"{"name": "a", "inner": {"count": 1, "x": ["", "\u0000"]}}"#),
+            (Code::ValidationFailed, "inner.x[1]".into())
+        );
+        assert_eq!(
+            field_of(r#"{"\u0000": 1}"#),
+            (Code::ValidationFailed, "body".into())
+        );
+        // An escaped backslash followed by `u0000` is no NUL.
+        assert_eq!(
+            field_of(r#"{"name": "\\u0000", "x": 1}"#),
+            (Code::ValidationFailed, "x".into())
+        );
     }
 
     fn ip(text: &str) -> IpAddr {

@@ -10,6 +10,7 @@ mod concurrency;
 mod contract;
 mod conventions;
 mod database;
+mod hostile_input;
 mod openapi;
 mod paging;
 mod processes;
