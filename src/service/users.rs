@@ -192,7 +192,12 @@ pub async fn update(
         Error::from,
     )
     .await?;
-    if !changes.active {
+    // A change of access ends the user's sessions, as deactivation does: whoever holds a
+    // refresh token must log in again. Access tokens keep their roles until they expire.
+    let roles = dedup(&changes.roles);
+    let same_roles =
+        before.roles.len() == roles.len() && roles.iter().all(|r| before.roles.contains(r));
+    if !changes.active || !same_roles {
         revoke_all_sessions(&tx, id, caller.now).await?;
     }
     let after = load(&tx, id).await?;

@@ -1,18 +1,16 @@
 //! Sessions: password login, rotating refresh tokens, logout and revocation.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait as _};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::passwords::verify_password;
-use super::throttle::{account_key, count_attempt, purge_expired_attempts, refuse_over_limit};
-use super::{Auth, random_secret, sha256_hex};
+use super::{Auth, passwords, random_secret, sha256_hex, throttle};
 use crate::domain::access::AccessRole;
 use crate::domain::user::UserKind;
 use crate::error::{Error, Result};
-use crate::persistence::entities::{login_failure, refresh_token, user};
+use crate::persistence::entities::{refresh_token, user};
 use crate::persistence::from_json_text;
 use crate::service::{begin_write, new_id};
 
@@ -67,9 +65,9 @@ async fn issue_pair<C: sea_orm::ConnectionTrait>(
 /// Password login. Unknown account, wrong password, inactive account and service account
 /// all get the same answer.
 ///
-/// Every attempt is counted before the password is checked, per account and per client
-/// address; over either limit the answer is 429 and the password is not looked at. A
-/// successful login clears the account's count and gives its attempt back to the address.
+/// The throttle is checked with an argon2 permit in hand, so at most one attempt per core
+/// is in flight between the check and the count. Over either limit the answer is 429 and
+/// the password is not looked at; only failures count.
 pub async fn login(
     db: &DatabaseConnection,
     auth: &Auth,
@@ -78,36 +76,24 @@ pub async fn login(
     client_addr: &str,
 ) -> Result<TokenPair> {
     let email = email.trim().to_lowercase();
-    let account_key = account_key(&email);
-    let address_key = format!("address:{client_addr}");
-    let now = auth.clock.now();
-    purge_expired_attempts(db, auth, now).await?;
-    let by_account = count_attempt(db, auth, &account_key, now).await?;
-    let by_address = count_attempt(db, auth, &address_key, now).await?;
-    refuse_over_limit(auth, by_account, auth.max_failures_per_account, now)?;
-    refuse_over_limit(auth, by_address, auth.max_failures_per_address, now)?;
+    let account_key = throttle::account_key(&email);
+    let address_key = throttle::address_key(client_addr);
+    let permit = passwords::permit().await?;
+    throttle::admit(db, auth, &account_key, &address_key, auth.clock.now()).await?;
     let found = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(db)
         .await?;
     let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
-    let password_ok = verify_password(password.to_string(), stored_hash).await?;
+    let password_ok = passwords::verify_password(permit, password.to_string(), stored_hash).await?;
     let user = match found {
         Some(u) if password_ok && u.active && u.kind == UserKind::Person.as_str() => u,
-        _ => return Err(Error::Unauthenticated("login failed")),
+        _ => {
+            throttle::failed(db, auth, &address_key, auth.clock.now()).await?;
+            return Err(Error::Unauthenticated("login failed"));
+        }
     };
-    login_failure::Entity::delete_by_id(account_key)
-        .exec(db)
-        .await?;
-    login_failure::Entity::update_many()
-        .col_expr(
-            login_failure::Column::Failures,
-            Expr::col(login_failure::Column::Failures).sub(1),
-        )
-        .filter(login_failure::Column::Key.eq(address_key))
-        .filter(login_failure::Column::Failures.gt(0))
-        .exec(db)
-        .await?;
+    throttle::succeeded(db, &account_key).await?;
     issue_pair(auth, db, &user, new_id()).await
 }
 

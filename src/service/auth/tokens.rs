@@ -10,6 +10,9 @@ use crate::domain::access::{AccessRole, Principal};
 use crate::error::{Error, Result};
 use crate::service::new_id;
 
+/// How far the clocks of the servers that issue and check a token may disagree.
+const CLOCK_SKEW_SECS: i64 = 5;
+
 /// Signing and checking of access tokens, plus the auth settings the use cases need.
 pub struct Auth {
     algorithm: JwtAlgorithm,
@@ -34,6 +37,9 @@ pub struct Claims {
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
+    /// Not before; never set on the tokens issued here, checked when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     pub jti: String,
 }
 
@@ -92,7 +98,9 @@ impl Auth {
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 5;
+        // Time claims are checked against the service clock in `verify_access_token`.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         Arc::new(Auth {
             algorithm: keys.algorithm,
             encoding: keys.encoding,
@@ -118,19 +126,35 @@ impl Auth {
             aud: self.audience.clone(),
             iat,
             exp: iat + self.access_ttl_secs as i64,
+            nbf: None,
             jti: new_id(),
         };
         jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.encoding)
             .map_err(|e| Error::Internal(format!("signing a token: {e}")))
     }
 
-    /// The caller a bearer token stands for; the algorithm is pinned, `iss`, `aud`, `exp` checked.
+    /// The caller a bearer token stands for. The algorithm is pinned, `iss` and `aud` are
+    /// checked, and so are the time claims against the service clock: `exp` and `nbf`, an
+    /// `iat` not in the future, and a life (`exp - iat`) no longer than tokens are issued for.
     pub fn verify_access_token(&self, token: &str) -> Result<Principal> {
+        let invalid = || Error::Unauthenticated("invalid or expired access token");
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| Error::Unauthenticated("invalid or expired access token"))?;
+            .map_err(|_| invalid())?;
+        if !self.times_are_valid(&data.claims, self.clock.now().timestamp()) {
+            return Err(invalid());
+        }
         Ok(Principal {
             user_id: data.claims.sub,
             roles: data.claims.roles,
         })
+    }
+
+    fn times_are_valid(&self, claims: &Claims, now: i64) -> bool {
+        let ttl = i64::try_from(self.access_ttl_secs).unwrap_or(i64::MAX);
+        let latest = now.saturating_add(CLOCK_SKEW_SECS);
+        now < claims.exp.saturating_add(CLOCK_SKEW_SECS)
+            && claims.nbf.is_none_or(|nbf| nbf <= latest)
+            && claims.iat <= latest
+            && claims.exp.saturating_sub(claims.iat) <= ttl
     }
 }
