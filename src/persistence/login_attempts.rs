@@ -36,7 +36,7 @@ pub async fn replace(
     before: Option<Counter>,
     after: Counter,
 ) -> Result<bool, Error> {
-    let level = i32::try_from(after.level).unwrap_or(i32::MAX);
+    let level = stored(after.level);
     let changed = match before {
         None => {
             let backend = db.get_database_backend();
@@ -59,7 +59,7 @@ pub async fn replace(
                 .col_expr(login_failure::Column::Failures, Expr::value(level))
                 .col_expr(login_failure::Column::WindowStart, Expr::value(after.as_of))
                 .filter(login_failure::Column::Key.eq(key))
-                .filter(login_failure::Column::Failures.eq(before.level as i64))
+                .filter(login_failure::Column::Failures.eq(stored(before.level)))
                 .filter(login_failure::Column::WindowStart.eq(before.as_of))
                 .exec(db)
                 .await?
@@ -67,6 +67,10 @@ pub async fn replace(
         }
     };
     Ok(changed == 1)
+}
+
+fn stored(level: u32) -> i32 {
+    i32::try_from(level).unwrap_or(i32::MAX)
 }
 
 /// Placeholders: key, as of, level.

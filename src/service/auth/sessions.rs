@@ -178,7 +178,7 @@ pub async fn logout(
     Ok(())
 }
 
-/// Revokes every refresh token of a user (deactivation, password reset).
+/// Revokes every refresh token of a user (deactivation, a new password, new access roles).
 pub async fn revoke_all_sessions<C: sea_orm::ConnectionTrait>(
     conn: &C,
     user_id: &str,
