@@ -72,7 +72,8 @@ pub struct AuthSettings {
     pub audience: String,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
-    /// Failed logins allowed per account, and per client address, in one window.
+    /// Failed logins allowed per account, and per client address, in one window; failures
+    /// drain away evenly over the window.
     pub login_max_failures_per_account: u32,
     pub login_max_failures_per_address: u32,
     pub login_window_secs: u64,
@@ -169,7 +170,7 @@ audience = "itsms-api"
 access_token_ttl_secs = 900
 refresh_token_ttl_secs = 2592000
 login_max_failures_per_account = 5
-login_max_failures_per_address = 20
+login_max_failures_per_address = 100
 login_window_secs = 900
 
 [bootstrap]

@@ -68,6 +68,14 @@ pub fn check_password(v: &mut Validator, field: &str, password: &str) {
     );
 }
 
+/// Deactivation and any change of access roles end a user's sessions: whoever holds a
+/// refresh token logs in again, with the new roles.
+pub fn ends_sessions(before: &UserFields, after: &UserFields) -> bool {
+    let same_roles = before.roles.len() == after.roles.len()
+        && after.roles.iter().all(|r| before.roles.contains(r));
+    !after.active || !same_roles
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {
     pub email: String,

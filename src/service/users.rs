@@ -115,11 +115,12 @@ pub async fn update(
         |before| {
             let is_self = id == caller.user_id();
             let fields = user::validate_fields(patch.apply_to(before.fields.clone()), is_self)?;
-            Ok((fields != before.fields).then_some(fields))
+            let ends_sessions = user::ends_sessions(&before.fields, &fields);
+            Ok((fields != before.fields).then_some((fields, ends_sessions)))
         },
-        async |tx, fields| {
+        async |tx, (fields, ends_sessions)| {
             stored::update(tx, id, &fields).await?;
-            if !fields.active {
+            if ends_sessions {
                 revoke_all_sessions(tx, id, caller.now).await?;
             }
             Ok(())

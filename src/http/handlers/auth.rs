@@ -1,3 +1,4 @@
+use actix_web::http::header;
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse, get, post};
 use serde::Deserialize;
@@ -53,7 +54,7 @@ pub async fn login(
         &client_addr(&req),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(pair))
+    Ok(tokens(pair))
 }
 
 /// Exchange a refresh token for a new token pair (the old refresh token is spent).
@@ -65,7 +66,7 @@ pub async fn refresh(
 ) -> Result<HttpResponse, ApiError> {
     within("refresh_token", &body.0.refresh_token, 128)?;
     let pair = auth::refresh(&state.db, &state.auth, &body.0.refresh_token).await?;
-    Ok(HttpResponse::Ok().json(pair))
+    Ok(tokens(pair))
 }
 
 /// Log out: revoke the session the refresh token belongs to.
@@ -96,7 +97,7 @@ pub async fn token(
 ) -> Result<HttpResponse, ApiError> {
     within("api_key", &body.0.api_key, 128)?;
     let pair = auth::exchange_api_key(&state.db, &state.auth, &body.0.api_key).await?;
-    Ok(HttpResponse::Ok().json(pair))
+    Ok(tokens(pair))
 }
 
 /// The calling user.
@@ -104,6 +105,14 @@ pub async fn token(
 #[get("/auth/me")]
 pub async fn me(state: Data<AppState>, caller: Auth) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(users::me(&state.db, &caller.0).await?))
+}
+
+/// A token response: never stored by a browser or a proxy (RFC 6749 §5.1).
+fn tokens(pair: TokenPair) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(pair)
 }
 
 /// Credentials longer than their documented limit are refused before any lookup.
