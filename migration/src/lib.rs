@@ -1,8 +1,10 @@
 pub use sea_orm_migration::prelude::*;
 
+mod common;
 mod m20261125_000001_foundation;
 mod m20261125_000002_audit_chain_key;
 mod m20261125_000003_api_key_versions;
+mod m20261125_000004_control_loop;
 
 pub struct Migrator;
 
@@ -13,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_foundation::Migration),
             Box::new(m20261125_000002_audit_chain_key::Migration),
             Box::new(m20261125_000003_api_key_versions::Migration),
+            Box::new(m20261125_000004_control_loop::Migration),
         ]
     }
 }

@@ -5,45 +5,10 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use crate::common::{fk, id, index, one_of};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn one_of(column: &'static str, values: &[&str]) -> SimpleExpr {
-    Expr::col(column).is_in(values.iter().map(|v| String::from(*v)))
-}
-
-fn id() -> ColumnDef {
-    string_len("id", 36).primary_key().take()
-}
-
-fn fk(
-    name: &str,
-    from: (&'static str, &'static str),
-    to: &'static str,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to, "id")
-        .take()
-}
-
-fn index(
-    name: &str,
-    table: &'static str,
-    columns: &[&'static str],
-    unique: bool,
-) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(table);
-    for column in columns {
-        index.col(*column);
-    }
-    if unique {
-        index.unique();
-    }
-    index.take()
-}
 
 fn tables() -> Vec<TableCreateStatement> {
     vec![

@@ -1,10 +1,18 @@
 //! sea-orm entities, one per table. Hand-written code lives beside them, not in them.
-
 pub mod api_key;
+pub mod audit;
+pub mod audit_auditor;
 pub mod audit_entry;
+pub mod audit_scope_clause;
+pub mod audit_scope_process;
 pub mod clause;
+pub mod corrective_action;
+pub mod finding;
 pub mod idempotency_key;
 pub mod login_failure;
+pub mod measurement;
+pub mod objective;
+pub mod objective_clause;
 pub mod process;
 pub mod process_clause;
 pub mod process_raci;
