@@ -5,6 +5,7 @@ pub mod access;
 pub mod clause;
 pub mod error;
 pub mod fields;
+pub mod finding;
 pub mod process;
 pub mod sms_role;
 pub mod user;

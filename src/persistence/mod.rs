@@ -2,6 +2,7 @@
 
 pub mod aggregate;
 pub mod entities;
+pub mod findings;
 pub mod login_attempts;
 pub mod page;
 pub mod processes;

@@ -48,22 +48,40 @@ pub async fn create<A: Aggregate>(
 pub async fn modify<A: Aggregate, P>(
     db: &DatabaseConnection,
     caller: &Caller,
-    (id, expected_version): (&str, Option<i64>),
+    target: (&str, Option<i64>),
     action: &str,
     decide: impl FnOnce(&A) -> Result<Option<P>>,
     apply: impl AsyncFnOnce(&DatabaseTransaction, P) -> Result<()>,
 ) -> Result<A> {
     let tx = begin_write(db).await?;
-    let before: A = load_existing(&tx, id).await?;
+    let (after, changed) = modify_in(&tx, caller, target, action, decide, apply).await?;
+    if changed {
+        tx.commit().await?;
+    }
+    Ok(after)
+}
+
+/// `modify` inside a transaction the caller holds, for a change that moves several
+/// resources at once (each gets its own version bump and audit row). Returns the resource
+/// and whether anything changed.
+pub async fn modify_in<A: Aggregate, P>(
+    tx: &DatabaseTransaction,
+    caller: &Caller,
+    (id, expected_version): (&str, Option<i64>),
+    action: &str,
+    decide: impl FnOnce(&A) -> Result<Option<P>>,
+    apply: impl AsyncFnOnce(&DatabaseTransaction, P) -> Result<()>,
+) -> Result<(A, bool)> {
+    let before: A = load_existing(tx, id).await?;
     check_version(expected_version, before.version())?;
     let Some(change) = decide(&before)? else {
-        return Ok(before);
+        return Ok((before, false));
     };
-    bump_version::<A>(&tx, caller, &before).await?;
-    apply(&tx, change).await?;
-    let after: A = load_existing(&tx, id).await?;
+    bump_version::<A>(tx, caller, &before).await?;
+    apply(tx, change).await?;
+    let after: A = load_existing(tx, id).await?;
     audit_trail::record(
-        &tx,
+        tx,
         Some(caller),
         action,
         A::KIND,
@@ -72,8 +90,7 @@ pub async fn modify<A: Aggregate, P>(
         Some(&after.record()),
     )
     .await?;
-    tx.commit().await?;
-    Ok(after)
+    Ok((after, true))
 }
 
 /// Deletes a resource (its children go with it) once `check` allows it.
