@@ -14,6 +14,8 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::problem::{ApiError, Code};
+use super::route_table::RouteTable;
+use crate::domain::access::Principal;
 use crate::service::Caller;
 
 /// The request id given to (or generated for) the request.
@@ -51,12 +53,33 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         ));
     };
     let principal = state.auth.verify_access_token(token)?;
+    ensure_required_role(req, &principal)?;
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     Ok(Caller {
         principal,
         request_id,
         now: state.clock.now(),
     })
+}
+
+/// The access roles an operation's annotation requires (`security(("bearer" = [...]))`),
+/// read from the served document, so the rule a handler shows is the rule enforced.
+fn ensure_required_role(req: &HttpRequest, principal: &Principal) -> Result<(), ApiError> {
+    let Some(table) = req.app_data::<Data<RouteTable>>() else {
+        return Ok(());
+    };
+    let roles = table.required_roles(req.method().as_str(), req.path());
+    if roles.is_empty() || principal.has_any(roles) {
+        return Ok(());
+    }
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    Err(ApiError::new(
+        Code::Forbidden,
+        format!(
+            "this operation requires the access role {}",
+            names.join(" or ")
+        ),
+    ))
 }
 
 /// A JSON request body. Unlike `web::Json`, a body that does not fit the schema is a 422

@@ -213,8 +213,24 @@ fn complete(doc: &mut Value) {
                 let summary = op.get("summary").cloned().unwrap_or_default();
                 op.insert("description".into(), summary);
             }
+            describe_required_roles(op);
         }
     }
+}
+
+/// "Requires: manager." closes the description of an operation whose annotation names
+/// access roles; the same annotation is what the service enforces.
+fn describe_required_roles(op: &mut Map<String, Value>) {
+    let roles: Vec<String> = super::route_table::required_roles(&Value::Object(op.clone()))
+        .iter()
+        .map(|r| format!("`{r}`"))
+        .collect();
+    if roles.is_empty() {
+        return;
+    }
+    let description = op["description"].as_str().unwrap_or_default();
+    let described = format!("{description}\n\nRequires: {}.", roles.join(" or "));
+    op.insert("description".into(), described.into());
 }
 
 /// Each paginated list (a GET taking `cursor`) gets its CSV export, `GET /api/v1/exports/{collection}`,
@@ -240,7 +256,7 @@ fn add_exports(doc: &mut Value) {
             continue;
         }
         let name = collection.replace('-', "_");
-        let export = json!({
+        let mut export = json!({
             "tags": list.get("tags"),
             "summary": format!("Export {} as CSV.", collection.replace('-', " ")),
             "description": format!("`GET {path}` as CSV, with the same filters, sort and paging; \
@@ -249,6 +265,9 @@ fn add_exports(doc: &mut Value) {
             "parameters": list.get("parameters"),
             "responses": { "200": { "description": "The page as CSV" } },
         });
+        if let Some(security) = list.get("security") {
+            export["security"] = security.clone();
+        }
         exports.push((format!("{EXPORTS}{collection}"), json!({ "get": export })));
     }
     paths.extend(exports);

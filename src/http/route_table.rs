@@ -6,6 +6,8 @@ use chrono::{DateTime, NaiveDate};
 use regex_lite::Regex;
 use serde_json::Value;
 
+use crate::domain::access::AccessRole;
+
 struct QueryRule {
     name: String,
     kind: Kind,
@@ -91,13 +93,33 @@ impl Kind {
     }
 }
 
+struct Operation {
+    method: String,
+    query_rules: Vec<QueryRule>,
+    /// The access roles the operation requires (any of them): the scopes of its `bearer`
+    /// security requirement. Empty: any authenticated caller.
+    roles: Vec<AccessRole>,
+}
+
 struct Route {
     segments: Vec<String>,
-    operations: Vec<(String, Vec<QueryRule>)>,
+    operations: Vec<Operation>,
 }
 
 pub struct RouteTable {
     routes: Vec<Route>,
+}
+
+/// The roles named as scopes of the operation's `bearer` security requirement.
+pub fn required_roles(operation: &Value) -> Vec<AccessRole> {
+    operation["security"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|requirement| requirement["bearer"].as_array())
+        .flatten()
+        .filter_map(|scope| scope.as_str().and_then(AccessRole::parse))
+        .collect()
 }
 
 fn query_rules(operation: &Value, doc: &Value) -> Vec<QueryRule> {
@@ -130,7 +152,11 @@ impl RouteTable {
                     .as_object()
                     .map(|ops| {
                         ops.iter()
-                            .map(|(method, op)| (method.to_uppercase(), query_rules(op, doc)))
+                            .map(|(method, op)| Operation {
+                                method: method.to_uppercase(),
+                                query_rules: query_rules(op, doc),
+                                roles: required_roles(op),
+                            })
                             .collect()
                     })
                     .unwrap_or_default(),
@@ -151,17 +177,30 @@ impl RouteTable {
         })
     }
 
+    fn operation(&self, method: &str, path: &str) -> Option<&Operation> {
+        self.find(path)?
+            .operations
+            .iter()
+            .find(|o| o.method == method)
+    }
+
+    /// The access roles an operation requires, as its annotation declares them.
+    pub fn required_roles(&self, method: &str, path: &str) -> &[AccessRole] {
+        self.operation(method, path)
+            .map(|o| o.roles.as_slice())
+            .unwrap_or_default()
+    }
+
     pub fn methods_for(&self, path: &str) -> Vec<String> {
         self.find(path)
-            .map(|r| r.operations.iter().map(|(m, _)| m.clone()).collect())
+            .map(|r| r.operations.iter().map(|o| o.method.clone()).collect())
             .unwrap_or_default()
     }
 
     /// The first query parameter that is not of its documented type, is longer than
     /// documented or breaks its pattern, with what is wrong.
     pub fn check_query(&self, method: &str, path: &str, query: &str) -> Option<(String, String)> {
-        let route = self.find(path)?;
-        let (_, rules) = route.operations.iter().find(|(m, _)| m == method)?;
+        let rules = &self.operation(method, path)?.query_rules;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
         for (name, value) in pairs {
             let Some(rule) = rules.iter().find(|r| r.name == name) else {

@@ -226,3 +226,28 @@ fn gets_by_id_offer_304() {
         );
     }
 }
+
+/// The access role an operation requires is declared once, in its annotation: the document
+/// shows it as the `bearer` scopes and in the description.
+#[test]
+fn required_roles_are_documented() {
+    let doc = itsms::http::openapi::document();
+    let create = &doc["paths"]["/api/v1/processes"]["post"];
+    assert_eq!(
+        create["security"],
+        serde_json::json!([{"bearer": ["manager"]}])
+    );
+    assert!(
+        create["description"]
+            .as_str()
+            .unwrap()
+            .ends_with("Requires: `manager`."),
+        "{}",
+        create["description"]
+    );
+    let users = &doc["paths"]["/api/v1/users"]["get"];
+    assert_eq!(
+        users["security"],
+        serde_json::json!([{"bearer": ["admin"]}])
+    );
+}

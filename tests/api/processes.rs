@@ -596,3 +596,18 @@ both!(forged_cursors_are_refused, |app: TestApp| async move {
         );
     }
 });
+
+both!(
+    the_declared_role_is_checked_before_the_body,
+    |app: TestApp| async move {
+        let viewer = app.token_for("viewer").await;
+        let (status, problem) = app
+            .post("/api/v1/processes", &viewer, json!({"code": 1}))
+            .await;
+        assert_problem(status, &problem, StatusCode::FORBIDDEN, "forbidden");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("manager"),
+            "{problem}"
+        );
+    }
+);

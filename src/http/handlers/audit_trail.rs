@@ -29,8 +29,8 @@ pub struct AuditQuery {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// The audit trail, oldest first (admin, auditor).
-#[utoipa::path(operation_id = "list_audit_trail", tag = "audit trail", params(PageQuery, AuditQuery), responses((status = 200, body = AuditEntryList)))]
+/// The audit trail, oldest first.
+#[utoipa::path(operation_id = "list_audit_trail", tag = "audit trail", security(("bearer" = ["admin", "auditor"])), params(PageQuery, AuditQuery), responses((status = 200, body = AuditEntryList)))]
 #[get("/audit-trail")]
 pub async fn list(
     req: HttpRequest,
@@ -60,9 +60,9 @@ pub struct VerifyQuery {
     pub expect: Option<String>,
 }
 
-/// Check the hash chain of the whole audit trail (admin, auditor). A broken chain is a 200
+/// Check the hash chain of the whole audit trail. A broken chain is a 200
 /// with `valid: false`, naming the first row that does not verify and why.
-#[utoipa::path(operation_id = "verify_audit_trail", tag = "audit trail", params(VerifyQuery), responses((status = 200, body = ChainReport)))]
+#[utoipa::path(operation_id = "verify_audit_trail", tag = "audit trail", security(("bearer" = ["admin", "auditor"])), params(VerifyQuery), responses((status = 200, body = ChainReport)))]
 #[get("/audit-trail/verify")]
 pub async fn verify(
     state: Data<AppState>,

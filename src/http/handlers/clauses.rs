@@ -26,7 +26,7 @@ pub struct ClauseQuery {
 }
 
 /// The ISO/IEC 20000-1:2018 clause catalog, in catalog order.
-#[utoipa::path(operation_id = "list_clauses", tag = "clauses", params(PageQuery, ClauseQuery), responses((status = 200, body = ClauseList)))]
+#[utoipa::path(operation_id = "list_clauses", tag = "clauses", security(("bearer" = ["viewer"])), params(PageQuery, ClauseQuery), responses((status = 200, body = ClauseList)))]
 #[get("/clauses")]
 pub async fn list(
     req: HttpRequest,
@@ -46,7 +46,7 @@ pub async fn list(
 }
 
 /// One clause, its sub-clauses and what in the SMS refers to it.
-#[utoipa::path(operation_id = "get_clause", tag = "clauses", params(("clause" = String, Path, description = "Catalog number, e.g. `8.6.1`", max_length = 16, pattern = r"^[0-9]+(\.[0-9]+)*$")), responses((status = 200, body = Clause)))]
+#[utoipa::path(operation_id = "get_clause", tag = "clauses", security(("bearer" = ["viewer"])), params(("clause" = String, Path, description = "Catalog number, e.g. `8.6.1`", max_length = 16, pattern = r"^[0-9]+(\.[0-9]+)*$")), responses((status = 200, body = Clause)))]
 #[get("/clauses/{clause}")]
 pub async fn get(
     state: Data<AppState>,

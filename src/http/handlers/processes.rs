@@ -63,7 +63,7 @@ pub struct ProcessQuery {
 const ID: &str = "The process's id";
 
 /// List processes.
-#[utoipa::path(operation_id = "list_processes", tag = "processes", params(PageQuery, ProcessQuery), responses((status = 200, body = ProcessList)))]
+#[utoipa::path(operation_id = "list_processes", tag = "processes", security(("bearer" = ["viewer"])), params(PageQuery, ProcessQuery), responses((status = 200, body = ProcessList)))]
 #[get("/processes")]
 pub async fn list(
     req: HttpRequest,
@@ -86,8 +86,8 @@ pub async fn list(
     Ok(csv::list_response(&req, &ProcessList::from(page)))
 }
 
-/// Create a process in `draft` (manager).
-#[utoipa::path(operation_id = "create_process", tag = "processes", request_body = ProcessFields, responses((status = 201, body = Process)))]
+/// Create a process in `draft`.
+#[utoipa::path(operation_id = "create_process", tag = "processes", security(("bearer" = ["manager"])), request_body = ProcessFields, responses((status = 201, body = Process)))]
 #[post("/processes")]
 pub async fn create(
     state: Data<AppState>,
@@ -103,7 +103,7 @@ pub async fn create(
 }
 
 /// Get a process.
-#[utoipa::path(operation_id = "get_process", tag = "processes", params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 200, body = Process)))]
+#[utoipa::path(operation_id = "get_process", tag = "processes", security(("bearer" = ["viewer"])), params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 200, body = Process)))]
 #[get("/processes/{id}")]
 pub async fn get(
     state: Data<AppState>,
@@ -114,9 +114,9 @@ pub async fn get(
     Ok(ok_versioned(&process, process.version))
 }
 
-/// Change a process (manager) with a JSON merge patch. Retired processes cannot change; a
+/// Change a process with a JSON merge patch. Retired processes cannot change; a
 /// patch that changes nothing leaves the version as it is.
-#[utoipa::path(operation_id = "update_process", tag = "processes", params(("id" = String, Path, description = ID, max_length = 36)), request_body = ProcessPatch, responses((status = 200, body = Process)))]
+#[utoipa::path(operation_id = "update_process", tag = "processes", security(("bearer" = ["manager"])), params(("id" = String, Path, description = ID, max_length = 36)), request_body = ProcessPatch, responses((status = 200, body = Process)))]
 #[patch("/processes/{id}")]
 pub async fn update(
     state: Data<AppState>,
@@ -129,8 +129,8 @@ pub async fn update(
     Ok(ok_versioned(&process, process.version))
 }
 
-/// Delete a draft process (manager); approved processes are retired instead.
-#[utoipa::path(operation_id = "delete_process", tag = "processes", params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 204, description = "Deleted")))]
+/// Delete a draft process; approved processes are retired instead.
+#[utoipa::path(operation_id = "delete_process", tag = "processes", security(("bearer" = ["manager"])), params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 204, description = "Deleted")))]
 #[delete("/processes/{id}")]
 pub async fn remove(
     state: Data<AppState>,
@@ -142,8 +142,8 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Replace the RACI matrix (manager).
-#[utoipa::path(operation_id = "set_process_raci", tag = "processes", params(("id" = String, Path, description = ID, max_length = 36)), request_body = RaciBody, responses((status = 200, body = Process)))]
+/// Replace the RACI matrix.
+#[utoipa::path(operation_id = "set_process_raci", tag = "processes", security(("bearer" = ["manager"])), params(("id" = String, Path, description = ID, max_length = 36)), request_body = RaciBody, responses((status = 200, body = Process)))]
 #[put("/processes/{id}/raci")]
 pub async fn set_raci(
     state: Data<AppState>,
@@ -158,7 +158,7 @@ pub async fn set_raci(
 }
 
 /// Move a process through its workflow. `approve` needs an owner role, a clause and a RACI with an `A`.
-#[utoipa::path(operation_id = "transition_process", tag = "processes", params(("id" = String, Path, description = ID, max_length = 36)), request_body = ProcessTransition, responses((status = 200, body = Process)))]
+#[utoipa::path(operation_id = "transition_process", tag = "processes", security(("bearer" = ["viewer"])), params(("id" = String, Path, description = ID, max_length = 36)), request_body = ProcessTransition, responses((status = 200, body = Process)))]
 #[post("/processes/{id}/transitions")]
 pub async fn transition(
     state: Data<AppState>,

@@ -33,7 +33,7 @@ pub struct SmsRoleQuery {
 const ID: &str = "The SMS role's id";
 
 /// List SMS roles.
-#[utoipa::path(operation_id = "list_roles", tag = "sms roles", params(PageQuery, SmsRoleQuery), responses((status = 200, body = SmsRoleList)))]
+#[utoipa::path(operation_id = "list_roles", tag = "sms roles", security(("bearer" = ["viewer"])), params(PageQuery, SmsRoleQuery), responses((status = 200, body = SmsRoleList)))]
 #[get("/roles")]
 pub async fn list(
     req: HttpRequest,
@@ -57,8 +57,8 @@ pub async fn list(
     Ok(csv::list_response(&req, &SmsRoleList::from(page)))
 }
 
-/// Create an SMS role (manager).
-#[utoipa::path(operation_id = "create_role", tag = "sms roles", request_body = SmsRoleFields, responses((status = 201, body = SmsRole)))]
+/// Create an SMS role.
+#[utoipa::path(operation_id = "create_role", tag = "sms roles", security(("bearer" = ["manager"])), request_body = SmsRoleFields, responses((status = 201, body = SmsRole)))]
 #[post("/roles")]
 pub async fn create(
     state: Data<AppState>,
@@ -74,7 +74,7 @@ pub async fn create(
 }
 
 /// Get an SMS role.
-#[utoipa::path(operation_id = "get_role", tag = "sms roles", params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 200, body = SmsRole)))]
+#[utoipa::path(operation_id = "get_role", tag = "sms roles", security(("bearer" = ["viewer"])), params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 200, body = SmsRole)))]
 #[get("/roles/{id}")]
 pub async fn get(
     state: Data<AppState>,
@@ -85,8 +85,8 @@ pub async fn get(
     Ok(ok_versioned(&role, role.version))
 }
 
-/// Change an SMS role (manager) with a JSON merge patch.
-#[utoipa::path(operation_id = "update_role", tag = "sms roles", params(("id" = String, Path, description = ID, max_length = 36)), request_body = SmsRolePatch, responses((status = 200, body = SmsRole)))]
+/// Change an SMS role with a JSON merge patch.
+#[utoipa::path(operation_id = "update_role", tag = "sms roles", security(("bearer" = ["manager"])), params(("id" = String, Path, description = ID, max_length = 36)), request_body = SmsRolePatch, responses((status = 200, body = SmsRole)))]
 #[patch("/roles/{id}")]
 pub async fn update(
     state: Data<AppState>,
@@ -99,8 +99,8 @@ pub async fn update(
     Ok(ok_versioned(&role, role.version))
 }
 
-/// Delete an SMS role no process refers to (manager).
-#[utoipa::path(operation_id = "delete_role", tag = "sms roles", params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 204, description = "Deleted")))]
+/// Delete an SMS role no process refers to.
+#[utoipa::path(operation_id = "delete_role", tag = "sms roles", security(("bearer" = ["manager"])), params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 204, description = "Deleted")))]
 #[delete("/roles/{id}")]
 pub async fn remove(
     state: Data<AppState>,

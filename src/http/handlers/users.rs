@@ -73,8 +73,8 @@ pub struct UserQuery {
 
 const ID: &str = "The user's id";
 
-/// List users (admin).
-#[utoipa::path(operation_id = "list_users", tag = "users", params(PageQuery, UserQuery), responses((status = 200, body = UserList)))]
+/// List users.
+#[utoipa::path(operation_id = "list_users", tag = "users", security(("bearer" = ["admin"])), params(PageQuery, UserQuery), responses((status = 200, body = UserList)))]
 #[get("/users")]
 pub async fn list(
     req: HttpRequest,
@@ -97,8 +97,8 @@ pub async fn list(
     ))
 }
 
-/// Create a user or service account (admin).
-#[utoipa::path(operation_id = "create_user", tag = "users", request_body = UserCreate, responses((status = 201, body = User)))]
+/// Create a user or service account.
+#[utoipa::path(operation_id = "create_user", tag = "users", security(("bearer" = ["admin"])), request_body = UserCreate, responses((status = 201, body = User)))]
 #[post("/users")]
 pub async fn create(
     state: Data<AppState>,
@@ -121,8 +121,8 @@ pub async fn create(
     ))
 }
 
-/// Get a user (admin).
-#[utoipa::path(operation_id = "get_user", tag = "users", params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 200, body = User)))]
+/// Get a user.
+#[utoipa::path(operation_id = "get_user", tag = "users", security(("bearer" = ["admin"])), params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 200, body = User)))]
 #[get("/users/{id}")]
 pub async fn get(
     state: Data<AppState>,
@@ -133,8 +133,8 @@ pub async fn get(
     Ok(ok_versioned(&user, user.version))
 }
 
-/// Change a user's name, access roles or active flag (admin) with a JSON merge patch.
-#[utoipa::path(operation_id = "update_user", tag = "users", params(("id" = String, Path, description = ID, max_length = 36)), request_body = UserPatch, responses((status = 200, body = User)))]
+/// Change a user's name, access roles or active flag with a JSON merge patch.
+#[utoipa::path(operation_id = "update_user", tag = "users", security(("bearer" = ["admin"])), params(("id" = String, Path, description = ID, max_length = 36)), request_body = UserPatch, responses((status = 200, body = User)))]
 #[patch("/users/{id}")]
 pub async fn update(
     state: Data<AppState>,
@@ -147,8 +147,8 @@ pub async fn update(
     Ok(ok_versioned(&user, user.version))
 }
 
-/// Set a person's password (admin); their sessions end.
-#[utoipa::path(operation_id = "set_user_password", tag = "users", params(("id" = String, Path, description = ID, max_length = 36)), request_body = PasswordSet, responses((status = 204, description = "Password set")))]
+/// Set a person's password; their sessions end.
+#[utoipa::path(operation_id = "set_user_password", tag = "users", security(("bearer" = ["admin"])), params(("id" = String, Path, description = ID, max_length = 36)), request_body = PasswordSet, responses((status = 204, description = "Password set")))]
 #[post("/users/{id}/password")]
 pub async fn set_password(
     state: Data<AppState>,
@@ -166,8 +166,8 @@ pub struct ApiKeyList {
     pub items: Vec<ApiKey>,
 }
 
-/// List a service account's API keys (admin). The secrets are never shown again.
-#[utoipa::path(operation_id = "list_api_keys", tag = "users", params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 200, body = ApiKeyList)))]
+/// List a service account's API keys. The secrets are never shown again.
+#[utoipa::path(operation_id = "list_api_keys", tag = "users", security(("bearer" = ["admin"])), params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 200, body = ApiKeyList)))]
 #[get("/users/{id}/api-keys")]
 pub async fn list_api_keys(
     state: Data<AppState>,
@@ -178,8 +178,8 @@ pub async fn list_api_keys(
     Ok(HttpResponse::Ok().json(ApiKeyList { items }))
 }
 
-/// Create an API key for a service account (admin). The response shows the key once.
-#[utoipa::path(operation_id = "create_api_key", tag = "users", params(("id" = String, Path, description = ID, max_length = 36)), request_body = ApiKeyCreate, responses((status = 201, body = NewApiKey)))]
+/// Create an API key for a service account. The response shows the key once.
+#[utoipa::path(operation_id = "create_api_key", tag = "users", security(("bearer" = ["admin"])), params(("id" = String, Path, description = ID, max_length = 36)), request_body = ApiKeyCreate, responses((status = 201, body = NewApiKey)))]
 #[post("/users/{id}/api-keys")]
 pub async fn create_api_key(
     state: Data<AppState>,
@@ -195,8 +195,8 @@ pub async fn create_api_key(
         .json(key))
 }
 
-/// Revoke an API key (admin).
-#[utoipa::path(operation_id = "revoke_api_key", tag = "users", params(("id" = String, Path, description = ID, max_length = 36), ("key_id" = String, Path, description = "The API key's id", max_length = 36)), responses((status = 204, description = "Revoked")))]
+/// Revoke an API key.
+#[utoipa::path(operation_id = "revoke_api_key", tag = "users", security(("bearer" = ["admin"])), params(("id" = String, Path, description = ID, max_length = 36), ("key_id" = String, Path, description = "The API key's id", max_length = 36)), responses((status = 204, description = "Revoked")))]
 #[delete("/users/{id}/api-keys/{key_id}")]
 pub async fn revoke_api_key(
     state: Data<AppState>,
