@@ -126,6 +126,7 @@ fn complete(doc: &mut Value) {
     mark_uuids(doc);
     bound_schemas(doc);
     close_request_schemas(doc);
+    open_all_of_members(doc);
     let paths = doc["paths"].as_object_mut().expect("paths object");
     // The collections with a CSV export at `/api/v1/exports/{collection}`.
     let exported: Vec<String> = paths
@@ -310,7 +311,7 @@ fn offer_not_modified(op: &mut Map<String, Value>) {
         op,
         "If-None-Match",
         "`ETag`s already held; 304 Not Modified when one is the current version",
-        r#"^(\*|(W/)?"[!#-~]*"(\s*,\s*(W/)?"[!#-~]*")*)$"#,
+        super::middleware::IF_NONE_MATCH_PATTERN,
     );
     op["responses"]["304"] = json!({
         "description": "Not modified: the `ETag` in `If-None-Match` is current",
@@ -467,6 +468,23 @@ fn close_request_schemas(doc: &mut Value) {
         let nested = schema.clone();
         collect_refs(&nested, &mut pending);
         done.push(name);
+    }
+}
+
+/// The members of an `allOf` each describe part of one object, so none of them may refuse
+/// the properties the others add (a closed request shape inlined into a response).
+fn open_all_of_members(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(members)) = map.get_mut("allOf") {
+                for member in members.iter_mut().filter_map(Value::as_object_mut) {
+                    member.remove("additionalProperties");
+                }
+            }
+            map.values_mut().for_each(open_all_of_members);
+        }
+        Value::Array(items) => items.iter_mut().for_each(open_all_of_members),
+        _ => {}
     }
 }
 

@@ -197,14 +197,15 @@ impl RouteTable {
             .unwrap_or_default()
     }
 
-    /// The first query parameter that is not of its documented type, is longer than
-    /// documented or breaks its pattern, with what is wrong.
+    /// The first query parameter that is not documented, not of its documented type, longer
+    /// than documented or off its pattern, with what is wrong. Unknown parameters are refused
+    /// like unknown body fields, so a misspelt filter is never silently ignored.
     pub fn check_query(&self, method: &str, path: &str, query: &str) -> Option<(String, String)> {
         let rules = &self.operation(method, path)?.query_rules;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
         for (name, value) in pairs {
             let Some(rule) = rules.iter().find(|r| r.name == name) else {
-                continue;
+                return Some((name, "is not a query parameter of this operation".into()));
             };
             if let Some(message) = rule.kind.check(&value) {
                 return Some((name, message));

@@ -191,3 +191,33 @@ both!(
         assert_problem(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
     }
 );
+
+both!(
+    unknown_query_parameters_and_bad_etags_are_refused,
+    |app: TestApp| async move {
+        let (status, problem) = app
+            .get("/api/v1/processes?stat=draft", &app.admin_token)
+            .await;
+        assert_problem(
+            status,
+            &problem,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        assert_eq!(problem["errors"][0]["field"], "stat", "{problem}");
+
+        let process = app.process("INC", None).await;
+        let path = format!("/api/v1/processes/{}", process["id"].as_str().unwrap());
+        let (status, problem, _) = app
+            .call_full(
+                Method::GET,
+                &path,
+                &app.admin_token,
+                None,
+                &[("If-None-Match", "+++")],
+            )
+            .await;
+        assert_problem(status, &problem, StatusCode::BAD_REQUEST, "bad_request");
+        assert_eq!(problem["errors"][0]["field"], "If-None-Match", "{problem}");
+    }
+);

@@ -251,3 +251,30 @@ fn required_roles_are_documented() {
         serde_json::json!([{"bearer": ["admin"]}])
     );
 }
+
+/// A response built from an inlined request shape must not refuse its own other fields.
+#[test]
+fn all_of_members_are_open() {
+    let doc = itsms::http::openapi::document();
+    let mut closed = Vec::new();
+    fn walk(value: &Value, at: &str, closed: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Array(members)) = map.get("allOf") {
+                    for m in members {
+                        if m.get("additionalProperties").is_some() {
+                            closed.push(at.to_string());
+                        }
+                    }
+                }
+                for (k, v) in map {
+                    walk(v, &format!("{at}/{k}"), closed);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, at, closed)),
+            _ => {}
+        }
+    }
+    walk(&doc, "", &mut closed);
+    assert!(closed.is_empty(), "{closed:?}");
+}

@@ -10,7 +10,7 @@ mod request_id;
 
 pub use idempotency::{IDEMPOTENCY_KEY, Idempotency, idempotency, is_replayable};
 pub use metrics::{Metrics, metrics};
-pub use not_modified::not_modified;
+pub use not_modified::{IF_NONE_MATCH_MAX_LENGTH, IF_NONE_MATCH_PATTERN, not_modified};
 pub use problems::problems;
 pub use query_rules::query_rules;
 pub use request_id::{REQUEST_ID, request_id};

@@ -5,12 +5,38 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse};
+use regex_lite::Regex;
+
+use crate::http::problem::{ApiError, Code};
+
+/// What `If-None-Match` may hold (RFC 9110 entity tags, or `*`), as documented.
+pub const IF_NONE_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[!#-~]*"(\s*,\s*(W/)?"[!#-~]*")*)$"#;
+pub const IF_NONE_MATCH_MAX_LENGTH: usize = 255;
+
+/// A malformed `If-None-Match` is refused like a malformed `If-Match`: 400 naming it.
+fn malformed(req: &ServiceRequest) -> bool {
+    static PATTERN: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let pattern = PATTERN.get_or_init(|| Regex::new(IF_NONE_MATCH_PATTERN).expect("valid pattern"));
+    req.headers().get_all(header::IF_NONE_MATCH).any(|value| {
+        value.to_str().map_or(true, |v| {
+            v.is_empty() || v.len() > IF_NONE_MATCH_MAX_LENGTH || !pattern.is_match(v)
+        })
+    })
+}
 
 /// A GET whose `If-None-Match` holds the response's current `ETag` answers 304 without a body.
 pub async fn not_modified(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    if req.method() == Method::GET && malformed(&req) {
+        let error = ApiError::field(
+            Code::BadRequest,
+            "If-None-Match",
+            "must be `*` or a list of ETags such as \"3\"",
+        );
+        return Ok(req.error_response(error));
+    }
     let held = (req.method() == Method::GET)
         .then(|| <header::IfNoneMatch as header::Header>::parse(req.request()).ok())
         .flatten();
