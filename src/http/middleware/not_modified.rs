@@ -29,18 +29,26 @@ pub async fn not_modified(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    if req.method() == Method::GET && malformed(&req) {
+    let is_get = req.method() == Method::GET;
+    let malformed = is_get && malformed(&req);
+    let held = is_get
+        .then(|| <header::IfNoneMatch as header::Header>::parse(req.request()).ok())
+        .flatten();
+    let res = next.call(req).await?.map_into_boxed_body();
+    // Judged once the request has passed authentication and found its resource, so a
+    // missing token is still a 401 and a missing resource a 404.
+    if malformed && res.status() == StatusCode::OK {
         let error = ApiError::field(
             Code::BadRequest,
             "If-None-Match",
             "must be `*` or a list of ETags such as \"3\"",
         );
-        return Ok(req.error_response(error));
+        let (req, _) = res.into_parts();
+        return Ok(ServiceResponse::new(
+            req,
+            actix_web::ResponseError::error_response(&error),
+        ));
     }
-    let held = (req.method() == Method::GET)
-        .then(|| <header::IfNoneMatch as header::Header>::parse(req.request()).ok())
-        .flatten();
-    let res = next.call(req).await?.map_into_boxed_body();
     let Some(held) = held.filter(|_| res.status() == StatusCode::OK) else {
         return Ok(res);
     };
