@@ -15,14 +15,14 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DbBackend, DbErr, EntityTrait, QueryFilter, RuntimeErr, Set, SqlErr, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    RuntimeErr, Set, SqlErr, TransactionTrait,
 };
 
 pub use aggregate::Aggregate;
 
 use crate::config::DatabaseSettings;
-use crate::domain::{DomainError, clause};
+use crate::domain::clause;
 use crate::error::Error;
 
 /// Connects to SQLite or PostgreSQL. SQLite gets WAL, foreign keys and a busy timeout,
@@ -109,54 +109,6 @@ async fn seed_clauses(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         .on_conflict_do_nothing_on([Column::Clause])
         .exec(db)
         .await?;
-    Ok(())
-}
-
-/// Writes `changes` only while the row is still at `version`, so of two concurrent writers
-/// one wins and the other gets `VersionMismatch` (this holds under PostgreSQL's READ
-/// COMMITTED too). `changes` sets the next version; `on_error` maps database errors.
-pub async fn update_versioned<A, C>(
-    conn: &C,
-    (id_column, id): (<A::Entity as EntityTrait>::Column, &str),
-    (version_column, version): (<A::Entity as EntityTrait>::Column, i64),
-    changes: A,
-    on_error: impl FnOnce(DbErr) -> Error,
-) -> Result<(), Error>
-where
-    A: ActiveModelTrait + Send,
-    C: ConnectionTrait,
-{
-    let result = <A::Entity as EntityTrait>::update_many()
-        .set(changes)
-        .filter(id_column.eq(id))
-        .filter(version_column.eq(version))
-        .exec(conn)
-        .await
-        .map_err(on_error)?;
-    if result.rows_affected == 0 {
-        return Err(DomainError::VersionMismatch.into());
-    }
-    Ok(())
-}
-
-/// Deletes the row only while it is still at `version`.
-pub async fn delete_versioned<E, C>(
-    conn: &C,
-    (id_column, id): (E::Column, &str),
-    (version_column, version): (E::Column, i64),
-) -> Result<(), Error>
-where
-    E: EntityTrait,
-    C: ConnectionTrait,
-{
-    let result = E::delete_many()
-        .filter(id_column.eq(id))
-        .filter(version_column.eq(version))
-        .exec(conn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(DomainError::VersionMismatch.into());
-    }
     Ok(())
 }
 

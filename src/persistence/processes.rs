@@ -2,14 +2,18 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Set,
 };
 use serde::Serialize;
 use serde_json::Value;
 
 use super::entities::{process as row, process_clause, process_raci};
+use super::page::{self, Page, PageRequest, SortKey};
 use super::{Aggregate, is_unique_violation};
 use crate::domain::DomainError;
 use crate::domain::process::{Process, ProcessFields, ProcessState, Raci, RaciAssignment};
@@ -219,4 +223,70 @@ pub async fn replace_raci<C: ConnectionTrait>(
     .exec(conn)
     .await?;
     Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+/// What a list of processes is narrowed to.
+pub struct ProcessFilter {
+    pub state: Option<ProcessState>,
+    pub clause: Option<String>,
+    pub owner_role_id: Option<String>,
+    pub q: Option<String>,
+    pub review_due_from: Option<NaiveDate>,
+    pub review_due_to: Option<NaiveDate>,
+}
+
+/// A page of processes with their children: one query for the page, one per child table.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: ProcessFilter,
+    request: &PageRequest,
+) -> Result<Page<StoredProcess>> {
+    let mut select = row::Entity::find();
+    if let Some(state) = filter.state {
+        select = select.filter(row::Column::State.eq(state.as_str()));
+    }
+    if let Some(from) = filter.review_due_from {
+        select = select.filter(row::Column::ReviewDue.gte(from));
+    }
+    if let Some(to) = filter.review_due_to {
+        select = select.filter(row::Column::ReviewDue.lte(to));
+    }
+    if let Some(role_id) = filter.owner_role_id {
+        select = select.filter(row::Column::OwnerRoleId.eq(role_id));
+    }
+    if let Some(clause) = filter.clause {
+        let with_clause = process_clause::Entity::find()
+            .select_only()
+            .column(process_clause::Column::ProcessId)
+            .filter(process_clause::Column::Clause.eq(clause))
+            .into_query();
+        select = select.filter(row::Column::Id.in_subquery(with_clause));
+    }
+    if let Some(q) = filter.q {
+        let pattern = super::contains(&q);
+        select = select.filter(
+            Func::lower(Expr::col(row::Column::Name))
+                .like(pattern.clone())
+                .or(Func::lower(Expr::col(row::Column::Code)).like(pattern.clone()))
+                .or(Func::lower(Expr::col(row::Column::Purpose)).like(pattern)),
+        );
+    }
+    let sorts: [SortKey<_>; 4] = [
+        ("code", row::Column::Code, page::Kind::Text),
+        ("name", row::Column::Name, page::Kind::Text),
+        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
+        (
+            "review_due",
+            row::Column::ReviewDue,
+            page::Kind::NullableDate,
+        ),
+    ];
+    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
+    let items = load_children(db, page.items).await?;
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+        total: page.total,
+    })
 }

@@ -3,13 +3,15 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde_json::Value;
 
 use super::entities::{process, process_raci, sms_role as row, sms_role_member as member};
+use super::page::{self, Page, PageRequest, SortKey};
 use super::{Aggregate, from_json_text, is_unique_violation, to_json_text};
 use crate::domain::DomainError;
 use crate::domain::sms_role::SmsRoleFields;
@@ -166,4 +168,47 @@ pub async fn references<C: ConnectionTrait>(conn: &C, id: &str) -> Result<(u64, 
         .count(conn)
         .await?;
     Ok((owned, in_raci))
+}
+
+/// What a list of SMS roles is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct SmsRoleFilter {
+    pub q: Option<String>,
+    pub member_id: Option<String>,
+}
+
+/// A page of SMS roles with their members: one query for the page, one for the members.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: SmsRoleFilter,
+    request: &PageRequest,
+) -> Result<Page<StoredSmsRole>> {
+    let mut select = row::Entity::find();
+    if let Some(q) = filter.q {
+        let pattern = super::contains(&q);
+        select = select.filter(
+            Expr::col(row::Column::NameKey)
+                .like(pattern.clone())
+                .or(Func::lower(Expr::col(row::Column::Description)).like(pattern)),
+        );
+    }
+    if let Some(user_id) = filter.member_id {
+        let held = member::Entity::find()
+            .select_only()
+            .column(member::Column::RoleId)
+            .filter(member::Column::UserId.eq(user_id))
+            .into_query();
+        select = select.filter(row::Column::Id.in_subquery(held));
+    }
+    let sorts: [SortKey<_>; 2] = [
+        ("name", row::Column::NameKey, page::Kind::Text),
+        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
+    ];
+    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
+    let items = load_children(db, page.items).await?;
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+        total: page.total,
+    })
 }

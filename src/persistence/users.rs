@@ -1,11 +1,16 @@
 //! Users and their API keys in the database.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::entities::{api_key, user as row};
+use super::page::{self, Page, PageRequest, SortKey};
 use super::{Aggregate, from_json_text, is_unique_violation, to_json_text};
 use crate::domain::DomainError;
 use crate::domain::access::AccessRole;
@@ -245,4 +250,69 @@ pub async fn revoke_api_key<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// What a list of users is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub q: Option<String>,
+    pub kind: Option<UserKind>,
+    pub active: Option<bool>,
+    pub role: Option<AccessRole>,
+}
+
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: UserFilter,
+    request: &PageRequest,
+) -> Result<Page<StoredUser>> {
+    let mut select = row::Entity::find();
+    if let Some(q) = filter.q {
+        let pattern = super::contains(&q);
+        select = select.filter(
+            Expr::col(row::Column::Email)
+                .like(pattern.clone())
+                .or(Func::lower(Expr::col(row::Column::DisplayName)).like(pattern)),
+        );
+    }
+    if let Some(kind) = filter.kind {
+        select = select.filter(row::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(active) = filter.active {
+        select = select.filter(row::Column::Active.eq(active));
+    }
+    if let Some(role) = filter.role {
+        select = select.filter(row::Column::Roles.like(format!("%\"{}\"%", role.as_str())));
+    }
+    let sorts: [SortKey<_>; 2] = [
+        ("email", row::Column::Email, page::Kind::Text),
+        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
+    ];
+    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+        total: page.total,
+    })
+}
+
+/// The API keys of a user, oldest first.
+pub async fn api_keys<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Vec<StoredApiKey>> {
+    Ok(api_key::Entity::find()
+        .filter(api_key::Column::UserId.eq(user_id))
+        .order_by_asc(api_key::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+pub async fn count<C: ConnectionTrait>(db: &C) -> Result<u64> {
+    Ok(row::Entity::find().count(db).await?)
 }

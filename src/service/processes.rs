@@ -1,11 +1,7 @@
 //! Processes (clauses 4.4, 8): definition, RACI and the approval workflow.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    QueryTrait,
-};
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -16,10 +12,10 @@ use crate::domain::process::{
 };
 use crate::domain::workflow::{Relation, allowed_actions, decide};
 use crate::error::Result;
-use crate::persistence::entities::{process as row, process_clause, sms_role};
+use crate::persistence::entities::sms_role;
 use crate::persistence::existing_ids;
-use crate::persistence::page::{self, Page, PageRequest, SortKey};
-use crate::persistence::processes::{self as stored, StoredProcess};
+use crate::persistence::page::{Page, PageRequest};
+use crate::persistence::processes::{self as stored, ProcessFilter, StoredProcess};
 
 /// A process as the API shows it: what is stored, and what the caller may do with it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -238,16 +234,6 @@ pub async fn transition(
     Ok(view(changed, caller))
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct ProcessFilter {
-    pub state: Option<ProcessState>,
-    pub clause: Option<String>,
-    pub owner_role_id: Option<String>,
-    pub q: Option<String>,
-    pub review_due_from: Option<NaiveDate>,
-    pub review_due_to: Option<NaiveDate>,
-}
-
 pub async fn list(
     db: &DatabaseConnection,
     caller: &Caller,
@@ -255,55 +241,7 @@ pub async fn list(
     request: &PageRequest,
 ) -> Result<Page<Process>> {
     caller.ensure_reads_sms()?;
-    let mut select = row::Entity::find();
-    if let Some(state) = filter.state {
-        select = select.filter(row::Column::State.eq(state.as_str()));
-    }
-    if let Some(from) = filter.review_due_from {
-        select = select.filter(row::Column::ReviewDue.gte(from));
-    }
-    if let Some(to) = filter.review_due_to {
-        select = select.filter(row::Column::ReviewDue.lte(to));
-    }
-    if let Some(role_id) = filter.owner_role_id {
-        select = select.filter(row::Column::OwnerRoleId.eq(role_id));
-    }
-    if let Some(clause) = filter.clause {
-        let with_clause = process_clause::Entity::find()
-            .select_only()
-            .column(process_clause::Column::ProcessId)
-            .filter(process_clause::Column::Clause.eq(clause))
-            .into_query();
-        select = select.filter(row::Column::Id.in_subquery(with_clause));
-    }
-    if let Some(q) = filter.q {
-        let pattern = crate::persistence::contains(&q);
-        select = select.filter(
-            Func::lower(Expr::col(row::Column::Name))
-                .like(pattern.clone())
-                .or(Func::lower(Expr::col(row::Column::Code)).like(pattern.clone()))
-                .or(Func::lower(Expr::col(row::Column::Purpose)).like(pattern)),
-        );
-    }
-    let sorts: [SortKey<_>; 4] = [
-        ("code", row::Column::Code, page::Kind::Text),
-        ("name", row::Column::Name, page::Kind::Text),
-        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
-        (
-            "review_due",
-            row::Column::ReviewDue,
-            page::Kind::NullableDate,
-        ),
-    ];
-    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
-    let items = stored::load_children(db, page.items)
+    Ok(stored::list(db, filter, request)
         .await?
-        .into_iter()
-        .map(|s| view(s, caller))
-        .collect();
-    Ok(Page {
-        items,
-        next_cursor: page.next_cursor,
-        total: page.total,
-    })
+        .map(|s| view(s, caller)))
 }

@@ -1,8 +1,7 @@
 //! SMS roles (clause 5.3): who runs the SMS.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -10,9 +9,9 @@ use super::{Caller, write};
 use crate::domain::DomainError;
 use crate::domain::sms_role::{self, SmsRoleFields, SmsRolePatch};
 use crate::error::Result;
-use crate::persistence::entities::{sms_role as role, sms_role_member as member, user};
-use crate::persistence::page::{self, Page, PageRequest, SortKey};
-use crate::persistence::sms_roles::{self as stored, StoredSmsRole};
+use crate::persistence::entities::user;
+use crate::persistence::page::{Page, PageRequest};
+use crate::persistence::sms_roles::{self as stored, SmsRoleFilter, StoredSmsRole};
 use crate::persistence::{Aggregate, existing_ids};
 
 /// An SMS role as the API shows it.
@@ -119,12 +118,6 @@ pub async fn delete(
     .await
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct SmsRoleFilter {
-    pub q: Option<String>,
-    pub member_id: Option<String>,
-}
-
 pub async fn list(
     db: &DatabaseConnection,
     caller: &Caller,
@@ -132,37 +125,5 @@ pub async fn list(
     request: &PageRequest,
 ) -> Result<Page<SmsRole>> {
     caller.ensure_reads_sms()?;
-    let mut select = role::Entity::find();
-    if let Some(q) = filter.q {
-        let pattern = crate::persistence::contains(&q);
-        select = select.filter(
-            Expr::col(role::Column::NameKey)
-                .like(pattern.clone())
-                .or(Func::lower(Expr::col(role::Column::Description)).like(pattern)),
-        );
-    }
-    if let Some(user_id) = filter.member_id {
-        let holders = member::Entity::find()
-            .filter(member::Column::UserId.eq(user_id))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|m| m.role_id);
-        select = select.filter(role::Column::Id.is_in(holders));
-    }
-    let sorts: [SortKey<_>; 2] = [
-        ("name", role::Column::NameKey, page::Kind::Text),
-        ("created_at", role::Column::CreatedAt, page::Kind::Timestamp),
-    ];
-    let page = page::fetch(db, select, &sorts, role::Column::Id, request).await?;
-    let items = stored::load_children(db, page.items)
-        .await?
-        .into_iter()
-        .map(view)
-        .collect();
-    Ok(Page {
-        items,
-        next_cursor: page.next_cursor,
-        total: page.total,
-    })
+    Ok(stored::list(db, filter, request).await?.map(view))
 }

@@ -1,26 +1,20 @@
 //! Users (admin only) and the API keys of service accounts.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::{hash_password, random_secret, revoke_all_sessions, sha256_hex};
 use super::{Caller, write};
 use crate::domain::DomainError;
-use crate::domain::access::AccessRole;
 use crate::domain::user::{self, NewUser, UserFields, UserKind, UserPatch};
 use crate::domain::validation::Validator;
 use crate::error::{Error, Result};
 use crate::persistence::Aggregate;
-use crate::persistence::entities::{api_key, user as row};
-use crate::persistence::page::{self, Page, PageRequest, SortKey};
+use crate::persistence::page::{Page, PageRequest};
 use crate::persistence::users::{
-    self as stored, NewApiKeyRow, NewUserRow, StoredApiKey, StoredUser,
+    self as stored, NewApiKeyRow, NewUserRow, StoredApiKey, StoredUser, UserFilter,
 };
 
 /// A user as the API shows it.
@@ -171,14 +165,6 @@ fn not_a_person() -> Error {
     .into()
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct UserFilter {
-    pub q: Option<String>,
-    pub kind: Option<UserKind>,
-    pub active: Option<bool>,
-    pub role: Option<AccessRole>,
-}
-
 pub async fn list(
     db: &DatabaseConnection,
     caller: &Caller,
@@ -186,43 +172,11 @@ pub async fn list(
     request: &PageRequest,
 ) -> Result<Page<User>> {
     ensure_admin(caller)?;
-    let mut select = row::Entity::find();
-    if let Some(q) = filter.q {
-        let pattern = crate::persistence::contains(&q);
-        select = select.filter(
-            Expr::col(row::Column::Email)
-                .like(pattern.clone())
-                .or(Func::lower(Expr::col(row::Column::DisplayName)).like(pattern)),
-        );
-    }
-    if let Some(kind) = filter.kind {
-        select = select.filter(row::Column::Kind.eq(kind.as_str()));
-    }
-    if let Some(active) = filter.active {
-        select = select.filter(row::Column::Active.eq(active));
-    }
-    if let Some(role) = filter.role {
-        select = select.filter(row::Column::Roles.like(format!("%\"{}\"%", role.as_str())));
-    }
-    let sorts: [SortKey<_>; 2] = [
-        ("email", row::Column::Email, page::Kind::Text),
-        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
-    ];
-    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|m| stored::from_row(m).map(view))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Page {
-        items,
-        next_cursor: page.next_cursor,
-        total: page.total,
-    })
+    Ok(stored::list(db, filter, request).await?.map(view))
 }
 
 pub async fn count(db: &DatabaseConnection) -> Result<u64> {
-    Ok(row::Entity::find().count(db).await?)
+    stored::count(db).await
 }
 
 /// An API key as the API shows it; the secret is never shown again.
@@ -308,12 +262,8 @@ pub async fn list_api_keys(
 ) -> Result<Vec<ApiKey>> {
     ensure_admin(caller)?;
     load(db, user_id).await?;
-    let rows = api_key::Entity::find()
-        .filter(api_key::Column::UserId.eq(user_id))
-        .order_by_asc(api_key::Column::Id)
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|m| key_view(m.into())).collect())
+    let keys = stored::api_keys(db, user_id).await?;
+    Ok(keys.into_iter().map(key_view).collect())
 }
 
 /// Revokes a key; revoking a revoked key changes nothing.

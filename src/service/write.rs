@@ -4,13 +4,12 @@
 //! before anything else) → apply the change → append the audit row last → commit.
 //! A change that changes nothing writes nothing.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityName};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 
 use super::{Caller, audit_trail, begin_write, check_version, new_id};
 use crate::domain::DomainError;
 use crate::error::Result;
-use crate::persistence::Aggregate;
+use crate::persistence::aggregate::{Aggregate, bump_version, delete_at_version};
 
 async fn load_existing<A: Aggregate, C: ConnectionTrait>(conn: &C, id: &str) -> Result<A> {
     Ok(A::load(conn, id)
@@ -77,7 +76,7 @@ pub async fn modify_in<A: Aggregate, P>(
     let Some(change) = decide(&before)? else {
         return Ok((before, false));
     };
-    bump_version::<A>(tx, caller, &before).await?;
+    bump_version(tx, &before, caller.now).await?;
     apply(tx, change).await?;
     let after: A = load_existing(tx, id).await?;
     audit_trail::record(
@@ -104,17 +103,7 @@ pub async fn remove<A: Aggregate>(
     let before: A = load_existing(&tx, id).await?;
     check_version(expected_version, before.version())?;
     check(&tx, &before).await?;
-    let deleted = tx
-        .execute(
-            Query::delete()
-                .from_table(A::Entity::default().table_ref())
-                .and_where(Expr::col("id").eq(id))
-                .and_where(Expr::col("version").eq(before.version())),
-        )
-        .await?;
-    if deleted.rows_affected() == 0 {
-        return Err(DomainError::VersionMismatch.into());
-    }
+    delete_at_version(&tx, &before).await?;
     audit_trail::record(
         &tx,
         Some(caller),
@@ -126,29 +115,5 @@ pub async fn remove<A: Aggregate>(
     )
     .await?;
     tx.commit().await?;
-    Ok(())
-}
-
-/// Moves the row to the next version while it is still at the version just read, so of two
-/// concurrent writers one wins and the other gets `VersionMismatch`. On PostgreSQL this takes
-/// the row lock before any child row is touched.
-async fn bump_version<A: Aggregate>(
-    tx: &DatabaseTransaction,
-    caller: &Caller,
-    before: &A,
-) -> Result<()> {
-    let bumped = tx
-        .execute(
-            Query::update()
-                .table(A::Entity::default().table_ref())
-                .value("version", before.version() + 1)
-                .value("updated_at", caller.now)
-                .and_where(Expr::col("id").eq(before.id()))
-                .and_where(Expr::col("version").eq(before.version())),
-        )
-        .await?;
-    if bumped.rows_affected() == 0 {
-        return Err(DomainError::VersionMismatch.into());
-    }
     Ok(())
 }

@@ -12,7 +12,8 @@ use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
 use crate::http::{AppState, csv};
 use crate::list_response;
-use crate::service::processes::{self, Process, ProcessFilter};
+use crate::persistence::processes::ProcessFilter;
+use crate::service::processes::{self, Process};
 use crate::text_enum;
 
 list_response!(ProcessList, Process);

@@ -9,7 +9,8 @@ use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
 use crate::http::{AppState, csv};
 use crate::list_response;
-use crate::service::sms_roles::{self, SmsRole, SmsRoleFilter};
+use crate::persistence::sms_roles::SmsRoleFilter;
+use crate::service::sms_roles::{self, SmsRole};
 use crate::text_enum;
 
 list_response!(SmsRoleList, SmsRole);

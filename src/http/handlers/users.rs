@@ -11,7 +11,8 @@ use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
 use crate::http::{AppState, csv};
 use crate::list_response;
-use crate::service::users::{self, ApiKey, NewApiKey, User, UserFilter};
+use crate::persistence::users::UserFilter;
+use crate::service::users::{self, ApiKey, NewApiKey, User};
 use crate::text_enum;
 
 list_response!(UserList, User);
