@@ -4,14 +4,19 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_cors::Cors;
+use actix_http::{HttpService, Protocol, error::DispatchError};
+use actix_rt::net::TcpStream;
+use actix_service::{ServiceFactoryExt, fn_service, map_config};
+use actix_web::App;
+use actix_web::dev::AppConfig;
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::web::{self, Data, PayloadConfig, QueryConfig};
-use actix_web::{App, HttpServer};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::http::head_too_large::ProblemOn431;
 use crate::http::middleware::{self, Idempotency, Metrics};
 use crate::http::openapi;
 use crate::http::problem::{ApiError, Code};
@@ -123,7 +128,7 @@ fn serve(
     )));
     let max_body = settings.limits.max_body_bytes;
     let origins = Arc::new(settings.cors.allowed_origins.clone());
-    let mut server = HttpServer::new(move || {
+    let app = move || {
         App::new()
             .app_data(state.clone())
             .app_data(route_table.clone())
@@ -163,9 +168,19 @@ fn serve(
             .wrap(Compress::default())
             .wrap(from_fn(middleware::metrics))
             .wrap(from_fn(middleware::request_id))
-    })
-    .listen(listener)?
-    .shutdown_timeout(settings.server.shutdown_timeout_secs);
+    };
+    // Each connection is wrapped so that the one answer the HTTP parser gives by itself (431
+    // for an oversized head) is a problem document too.
+    let connection = move || {
+        fn_service(|io: TcpStream| async move {
+            let peer = io.peer_addr().ok();
+            Ok::<_, DispatchError>((ProblemOn431::new(io), Protocol::Http1, peer))
+        })
+        .and_then(HttpService::build().finish(map_config(app(), |_| AppConfig::default())))
+    };
+    let mut server = actix_server::Server::build()
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .listen("itsms", listener, connection)?;
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);
     }

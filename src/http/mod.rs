@@ -4,6 +4,7 @@
 pub mod csv;
 pub mod extract;
 pub mod handlers;
+pub mod head_too_large;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;

@@ -262,7 +262,8 @@ mod tests {
             Some("clause".into())
         );
         assert_eq!(
-            t.check_query("GET", "/things", "other=whatever").map(|e| e.0),
+            t.check_query("GET", "/things", "other=whatever")
+                .map(|e| e.0),
             Some("other".into())
         );
     }

@@ -338,3 +338,39 @@ both!(
         assert_eq!(stored, 1);
     }
 );
+
+both!(
+    an_oversized_request_head_is_a_problem_document,
+    |app: TestApp| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // A 1 MB URL: more than the HTTP parser buffers, so it answers before the application.
+        let address = app.base.trim_start_matches("http://").to_string();
+        let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let head = format!(
+            "GET /api/v1/processes?q={} HTTP/1.1\r\nhost: {address}\r\n\r\n",
+            "a".repeat(1_000_000)
+        );
+        let (mut reader, mut writer) = socket.split();
+        let (_, answer) = tokio::join!(
+            // The server stops reading once it has answered, so the tail may not be sent.
+            async { writer.write_all(head.as_bytes()).await.ok() },
+            async {
+                let mut answer = Vec::new();
+                reader.read_to_end(&mut answer).await.ok();
+                String::from_utf8_lossy(&answer).into_owned()
+            }
+        );
+        assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+        assert!(
+            answer.contains("content-type: application/problem+json"),
+            "{answer}"
+        );
+        let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+        let problem: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(problem["code"], "request_header_too_large", "{problem}");
+        assert_eq!(problem["status"], 431);
+        // The service goes on answering.
+        let (status, _) = app.get("/api/v1/processes", &app.admin_token).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+);
