@@ -9,6 +9,7 @@ use sea_orm::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::objectives::{Kpi, kpis_of_processes};
 use super::{Caller, write};
 use crate::domain::DomainError;
 use crate::domain::process::{
@@ -31,6 +32,9 @@ pub struct Process {
     pub fields: ProcessFields,
     pub state: ProcessState,
     pub raci: Vec<RaciAssignment>,
+    /// The active objectives that name this process, with their latest value and
+    /// attainment (computed, never in the audit trail).
+    pub kpis: Vec<Kpi>,
     /// What the calling user may do now (`POST /processes/{id}/transitions`).
     pub allowed_actions: Vec<ProcessAction>,
     pub version: i64,
@@ -50,10 +54,42 @@ fn view(s: StoredProcess, caller: &Caller) -> Process {
         fields: s.process.fields,
         state: s.process.state,
         raci: s.process.raci,
+        kpis: Vec::new(),
         version: s.version,
         created_at: s.created_at,
         updated_at: s.updated_at,
     }
+}
+
+/// Views with their KPIs, loaded for all of them in a fixed number of queries.
+async fn with_kpis<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    stored: Vec<StoredProcess>,
+) -> Result<Vec<Process>> {
+    let ids: Vec<String> = stored.iter().map(|s| s.id.clone()).collect();
+    let mut kpis = kpis_of_processes(conn, &ids, caller.now).await?;
+    Ok(stored
+        .into_iter()
+        .map(|s| {
+            let kpis = kpis.remove(&s.id).unwrap_or_default();
+            Process {
+                kpis,
+                ..view(s, caller)
+            }
+        })
+        .collect())
+}
+
+async fn with_kpis_one<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    stored: StoredProcess,
+) -> Result<Process> {
+    Ok(with_kpis(conn, caller, vec![stored])
+        .await?
+        .pop()
+        .expect("one in, one out"))
 }
 
 fn ensure_may_change(caller: &Caller) -> Result<(), DomainError> {
@@ -111,7 +147,7 @@ pub async fn get(db: &DatabaseConnection, caller: &Caller, id: &str) -> Result<P
     let found = <StoredProcess as crate::persistence::Aggregate>::load(db, id)
         .await?
         .ok_or(DomainError::NotFound("process"))?;
-    Ok(view(found, caller))
+    with_kpis_one(db, caller, found).await
 }
 
 /// Applies a merge patch; a patch that changes nothing writes nothing.
@@ -146,7 +182,7 @@ pub async fn update(
         },
     )
     .await?;
-    Ok(view(changed, caller))
+    with_kpis_one(db, caller, changed).await
 }
 
 pub async fn delete(
@@ -200,7 +236,7 @@ pub async fn set_raci(
         },
     )
     .await?;
-    Ok(view(changed, caller))
+    with_kpis_one(db, caller, changed).await
 }
 
 pub async fn transition(
@@ -235,7 +271,7 @@ pub async fn transition(
         async |tx, after| stored::update(tx, id, &after).await,
     )
     .await?;
-    Ok(view(changed, caller))
+    with_kpis_one(db, caller, changed).await
 }
 
 #[derive(Debug, Clone, Default)]
@@ -296,11 +332,7 @@ pub async fn list(
         ),
     ];
     let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
-    let items = stored::load_children(db, page.items)
-        .await?
-        .into_iter()
-        .map(|s| view(s, caller))
-        .collect();
+    let items = with_kpis(db, caller, stored::load_children(db, page.items).await?).await?;
     Ok(Page {
         items,
         next_cursor: page.next_cursor,
