@@ -279,7 +279,11 @@ pub fn validate(input: ObjectiveFields) -> Result<ObjectiveFields, DomainError> 
     let title = v.required_text("title", &input.title, 200);
     let description = v.optional_text("description", input.description.as_deref(), 10_000);
     let clauses = clause::validate_refs(&mut v, "clauses", &input.clauses);
-    v.check(!clauses.is_empty(), "clauses", "must name at least one clause");
+    v.check(
+        !clauses.is_empty(),
+        "clauses",
+        "must name at least one clause",
+    );
     let metric = v.optional_text("metric", input.metric.as_deref(), 200);
     let unit = v.optional_text("unit", input.unit.as_deref(), 50);
     finite(&mut v, "baseline", input.baseline);
@@ -414,8 +418,7 @@ pub fn attainment(
     latest: Option<f64>,
     now: DateTime<Utc>,
 ) -> Attainment {
-    let (Some(value), Some(target), Some(comparator)) =
-        (latest, fields.target, fields.comparator)
+    let (Some(value), Some(target), Some(comparator)) = (latest, fields.target, fields.comparator)
     else {
         return Attainment::NoData;
     };
@@ -687,8 +690,14 @@ mod tests {
             Attainment::OnTrack
         );
         let late = start() + Duration::days(400);
-        assert_eq!(attainment(&f, start(), Some(89.5), late), Attainment::AtRisk);
-        assert_eq!(attainment(&f, start(), Some(88.0), late), Attainment::OffTrack);
+        assert_eq!(
+            attainment(&f, start(), Some(89.5), late),
+            Attainment::AtRisk
+        );
+        assert_eq!(
+            attainment(&f, start(), Some(88.0), late),
+            Attainment::OffTrack
+        );
     }
 
     #[test]
@@ -728,10 +737,7 @@ mod tests {
         assert_eq!(trend(&f, &[84.6, 84.0, 85.0]), Some(Trend::Stable));
         assert_eq!(trend(&f, &[84.0, 85.0, 86.0]), Some(Trend::Worsening));
         // Only the window counts: an old outlier is ignored.
-        assert_eq!(
-            trend(&f, &[85.0, 85.1, 84.9, 0.0]),
-            Some(Trend::Stable)
-        );
+        assert_eq!(trend(&f, &[85.0, 85.1, 84.9, 0.0]), Some(Trend::Stable));
         let mut lte = fields();
         lte.comparator = Some(Comparator::Lte);
         assert_eq!(trend(&lte, &[3.0, 5.0]), Some(Trend::Improving));

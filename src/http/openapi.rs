@@ -209,8 +209,13 @@ fn complete(doc: &mut Value) {
                 && !path.contains("/clauses")
                 && !path.ends_with("/measurements");
             let create = method == "post"
-                && ["/api/v1/processes", "/api/v1/roles", "/api/v1/users", "/api/v1/objectives"]
-                    .contains(&path.as_str());
+                && [
+                    "/api/v1/processes",
+                    "/api/v1/roles",
+                    "/api/v1/users",
+                    "/api/v1/objectives",
+                ]
+                .contains(&path.as_str());
             describe_successes(op, single || create);
             if single && method == "get" {
                 offer_not_modified(op);

@@ -85,7 +85,11 @@ impl WorkflowAction {
     pub fn all() -> Vec<&'static str> {
         let mut all: Vec<&'static str> = Vec::new();
         let objective_actions = ObjectiveAction::ALL.iter().map(|a| a.as_str());
-        for action in ProcessAction::ALL.iter().map(|a| a.as_str()).chain(objective_actions) {
+        for action in ProcessAction::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .chain(objective_actions)
+        {
             if !all.contains(&action) {
                 all.push(action);
             }

@@ -289,10 +289,7 @@ pub async fn latest_values<C: ConnectionTrait>(
     }
     let rank = Alias::new("rank_in_objective");
     let ranked = Query::select()
-        .columns([
-            measurement::Column::ObjectiveId,
-            measurement::Column::Value,
-        ])
+        .columns([measurement::Column::ObjectiveId, measurement::Column::Value])
         .expr_window_as(
             Func::cust("ROW_NUMBER"),
             WindowStatement::partition_by(measurement::Column::ObjectiveId)
@@ -306,10 +303,7 @@ pub async fn latest_values<C: ConnectionTrait>(
         .to_owned();
     let ranked_alias = Alias::new("ranked");
     let query = Query::select()
-        .columns([
-            measurement::Column::ObjectiveId,
-            measurement::Column::Value,
-        ])
+        .columns([measurement::Column::ObjectiveId, measurement::Column::Value])
         .from_subquery(ranked, ranked_alias)
         .and_where(Expr::col(rank.clone()).lte(TREND_WINDOW as i64))
         .order_by(measurement::Column::ObjectiveId, Order::Asc)
@@ -326,8 +320,10 @@ pub async fn latest_values<C: ConnectionTrait>(
 /// Whether the user is a member of the SMS role.
 pub async fn is_member<C: ConnectionTrait>(conn: &C, user_id: &str, role_id: &str) -> Result<bool> {
     use super::entities::sms_role_member as member;
-    Ok(member::Entity::find_by_id((role_id.to_string(), user_id.to_string()))
-        .one(conn)
-        .await?
-        .is_some())
+    Ok(
+        member::Entity::find_by_id((role_id.to_string(), user_id.to_string()))
+            .one(conn)
+            .await?
+            .is_some(),
+    )
 }

@@ -5,8 +5,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::objective::{
-    Attainment, MeasurementInput, ObjectiveAction, ObjectiveFields, ObjectivePatch,
-    ObjectiveState, Outcome,
+    Attainment, MeasurementInput, ObjectiveAction, ObjectiveFields, ObjectivePatch, ObjectiveState,
+    Outcome,
 };
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
