@@ -46,6 +46,7 @@ text_enum! {
 editable_fields! {
     /// The plan of clause 6.2.2: what will be done, with which resources, who is responsible,
     /// when it will be completed and how the results will be evaluated.
+    #[derive(Default)]
     pub struct ObjectivePlan / ObjectivePlanPatch {
         #[serde(default)]
         #[schema(max_length = 2000)]
@@ -62,18 +63,6 @@ editable_fields! {
         #[serde(default)]
         #[schema(max_length = 2000)]
         evaluation: Option<String>,
-    }
-}
-
-impl Default for ObjectivePlan {
-    fn default() -> Self {
-        ObjectivePlan {
-            what: None,
-            resources: None,
-            responsible: None,
-            completion: None,
-            evaluation: None,
-        }
     }
 }
 

@@ -200,7 +200,7 @@ fn lists_document_json_and_exports_csv() {
             assert!(!media.contains(&&"text/csv".to_string()), "{method} {path}");
         }
     }
-    assert_eq!(exports, 5);
+    assert_eq!(exports, 6);
 }
 
 #[test]
@@ -210,6 +210,7 @@ fn gets_by_id_offer_304() {
         "/api/v1/processes/{id}",
         "/api/v1/roles/{id}",
         "/api/v1/users/{id}",
+        "/api/v1/objectives/{id}",
     ] {
         let op = &doc["paths"][path]["get"];
         assert!(
