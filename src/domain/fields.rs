@@ -12,6 +12,10 @@ pub trait PatchField: Sized {
     /// What a patch may send for the field: `null` is only accepted where it means something.
     type Patch;
     fn patched(patch: Self::Patch) -> Self;
+    /// The field after the patch; a nested object merges its patch into what it holds.
+    fn merged(_current: Self, patch: Self::Patch) -> Self {
+        Self::patched(patch)
+    }
 }
 
 /// Required scalars: a patch replaces them; `null` is refused.
@@ -107,7 +111,8 @@ macro_rules! editable_fields {
             pub fn apply_to(self, mut fields: $fields) -> $fields {
                 $(
                     if let Some(value) = self.$name {
-                        fields.$name = $crate::domain::fields::PatchField::patched(value);
+                        fields.$name =
+                            $crate::domain::fields::PatchField::merged(fields.$name, value);
                     }
                 )+
                 fields

@@ -6,6 +6,7 @@ pub mod clause;
 pub mod error;
 pub mod fields;
 pub mod finding;
+pub mod objective;
 pub mod process;
 pub mod sms_role;
 pub mod user;

@@ -73,6 +73,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(processes::remove)
                 .service(processes::set_raci)
                 .service(processes::transition)
+                .service(objectives::list)
+                .service(objectives::create)
+                .service(objectives::get)
+                .service(objectives::update)
+                .service(objectives::remove)
+                .service(objectives::transition)
+                .service(objectives::add_measurement)
+                .service(objectives::list_measurements)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),
         );

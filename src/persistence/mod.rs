@@ -4,6 +4,7 @@ pub mod aggregate;
 pub mod entities;
 pub mod findings;
 pub mod login_attempts;
+pub mod objectives;
 pub mod page;
 pub mod processes;
 pub mod sms_roles;

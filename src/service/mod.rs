@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod clauses;
 pub mod idempotency;
+pub mod objectives;
 pub mod processes;
 pub mod sms_roles;
 pub mod users;

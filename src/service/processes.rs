@@ -5,6 +5,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::objectives::{Kpi, kpis_of_processes};
 use super::{Caller, write};
 use crate::domain::DomainError;
 use crate::domain::process::{
@@ -27,6 +28,9 @@ pub struct Process {
     pub fields: ProcessFields,
     pub state: ProcessState,
     pub raci: Vec<RaciAssignment>,
+    /// The active objectives that name this process, with their latest value and
+    /// attainment (computed, never in the audit trail).
+    pub kpis: Vec<Kpi>,
     /// What the calling user may do now (`POST /processes/{id}/transitions`).
     pub allowed_actions: Vec<ProcessAction>,
     pub version: i64,
@@ -46,10 +50,42 @@ fn view(s: StoredProcess, caller: &Caller) -> Process {
         fields: s.process.fields,
         state: s.process.state,
         raci: s.process.raci,
+        kpis: Vec::new(),
         version: s.version,
         created_at: s.created_at,
         updated_at: s.updated_at,
     }
+}
+
+/// Views with their KPIs, loaded for all of them in a fixed number of queries.
+async fn with_kpis<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    stored: Vec<StoredProcess>,
+) -> Result<Vec<Process>> {
+    let ids: Vec<String> = stored.iter().map(|s| s.id.clone()).collect();
+    let mut kpis = kpis_of_processes(conn, &ids, caller.now).await?;
+    Ok(stored
+        .into_iter()
+        .map(|s| {
+            let kpis = kpis.remove(&s.id).unwrap_or_default();
+            Process {
+                kpis,
+                ..view(s, caller)
+            }
+        })
+        .collect())
+}
+
+async fn with_kpis_one<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    stored: StoredProcess,
+) -> Result<Process> {
+    Ok(with_kpis(conn, caller, vec![stored])
+        .await?
+        .pop()
+        .expect("one in, one out"))
 }
 
 fn ensure_may_change(caller: &Caller) -> Result<(), DomainError> {
@@ -107,7 +143,7 @@ pub async fn get(db: &DatabaseConnection, caller: &Caller, id: &str) -> Result<P
     let found = <StoredProcess as crate::persistence::Aggregate>::load(db, id)
         .await?
         .ok_or(DomainError::NotFound("process"))?;
-    Ok(view(found, caller))
+    with_kpis_one(db, caller, found).await
 }
 
 /// Applies a merge patch; a patch that changes nothing writes nothing.
@@ -142,7 +178,7 @@ pub async fn update(
         },
     )
     .await?;
-    Ok(view(changed, caller))
+    with_kpis_one(db, caller, changed).await
 }
 
 pub async fn delete(
@@ -196,7 +232,7 @@ pub async fn set_raci(
         },
     )
     .await?;
-    Ok(view(changed, caller))
+    with_kpis_one(db, caller, changed).await
 }
 
 pub async fn transition(
@@ -231,7 +267,7 @@ pub async fn transition(
         async |tx, after| stored::update(tx, id, &after).await,
     )
     .await?;
-    Ok(view(changed, caller))
+    with_kpis_one(db, caller, changed).await
 }
 
 pub async fn list(
@@ -241,7 +277,11 @@ pub async fn list(
     request: &PageRequest,
 ) -> Result<Page<Process>> {
     caller.ensure_reads_sms()?;
-    Ok(stored::list(db, filter, request)
-        .await?
-        .map(|s| view(s, caller)))
+    let page = stored::list(db, filter, request).await?;
+    let items = with_kpis(db, caller, page.items).await?;
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+        total: page.total,
+    })
 }

@@ -11,6 +11,7 @@ mod contract;
 mod conventions;
 mod database;
 mod hostile_input;
+mod objectives;
 mod openapi;
 mod paging;
 mod processes;

@@ -200,7 +200,7 @@ fn lists_document_json_and_exports_csv() {
             assert!(!media.contains(&&"text/csv".to_string()), "{method} {path}");
         }
     }
-    assert_eq!(exports, 5);
+    assert_eq!(exports, 6);
 }
 
 #[test]
@@ -210,6 +210,7 @@ fn gets_by_id_offer_304() {
         "/api/v1/processes/{id}",
         "/api/v1/roles/{id}",
         "/api/v1/users/{id}",
+        "/api/v1/objectives/{id}",
     ] {
         let op = &doc["paths"][path]["get"];
         assert!(
@@ -277,4 +278,28 @@ fn all_of_members_are_open() {
     }
     walk(&doc, "", &mut closed);
     assert!(closed.is_empty(), "{closed:?}");
+}
+
+/// Every operation that needs a token names the access roles it requires, in its annotation.
+#[test]
+fn every_operation_declares_its_roles() {
+    let doc = itsms::http::openapi::document();
+    let open_to_any_user = ["get_me", "logout"];
+    let mut undeclared = Vec::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().unwrap_or_default();
+            let security = &op["security"];
+            let public = security
+                .as_array()
+                .is_some_and(|s| s.is_empty() || s[0].as_object().is_some_and(|o| o.is_empty()));
+            let scopes = security[0]["bearer"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty());
+            if !public && !scopes && !open_to_any_user.contains(&id) {
+                undeclared.push(id.to_string());
+            }
+        }
+    }
+    assert!(undeclared.is_empty(), "{undeclared:?}");
 }
