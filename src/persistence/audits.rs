@@ -74,11 +74,11 @@ impl Aggregate for StoredAudit {
     }
 }
 
-/// Loads an audit, holding its row against a concurrent transition until the transaction
-/// ends (PostgreSQL; SQLite writers are serialized anyway).
-pub async fn load_locked<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<StoredAudit>> {
+/// Loads an audit and locks its row until the transaction ends, so transitions and the
+/// recording of findings take turns (PostgreSQL; SQLite runs one writer at a time anyway).
+pub async fn lock<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<StoredAudit>> {
     let Some(m) = row::Entity::find_by_id(id.to_string())
-        .lock_shared()
+        .lock_exclusive()
         .one(conn)
         .await?
     else {
