@@ -8,6 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::DomainError;
+use crate::domain::audit::AuditAction;
+use crate::domain::finding::FindingAction;
 use crate::domain::process::ProcessAction;
 use crate::domain::validation::FieldError;
 use crate::error::Error;
@@ -83,7 +85,11 @@ impl WorkflowAction {
     /// The union of the workflows' action enums, each action once.
     pub fn all() -> Vec<&'static str> {
         let mut all: Vec<&'static str> = Vec::new();
-        for action in ProcessAction::ALL.iter().map(|a| a.as_str()) {
+        let actions = ProcessAction::ALL.iter().map(|a| a.as_str());
+        let actions = actions
+            .chain(AuditAction::ALL.iter().map(|a| a.as_str()))
+            .chain(FindingAction::ALL.iter().map(|a| a.as_str()));
+        for action in actions {
             if !all.contains(&action) {
                 all.push(action);
             }
