@@ -217,7 +217,11 @@ pub fn validate(input: AuditFields) -> Result<AuditFields, DomainError> {
     let criteria = v.optional_text("criteria", input.criteria.as_deref(), 10_000);
     let summary = v.optional_text("summary", input.summary.as_deref(), 20_000);
     if let (Some(start), Some(end)) = (input.planned_start, input.planned_end) {
-        v.check(end >= start, "planned_end", "must not be before planned_start");
+        v.check(
+            end >= start,
+            "planned_end",
+            "must not be before planned_start",
+        );
     }
     v.finish()?;
     let lead = input.lead_auditor_id;
@@ -507,6 +511,9 @@ mod tests {
         assert!(!may_manage(&audit, &who("lead", &[AccessRole::Manager])));
         let mut unassigned = facts(AuditState::Planned, false).audit;
         unassigned.fields.auditor_ids.clear();
-        assert!(may_manage(&unassigned, &who("other", &[AccessRole::Auditor])));
+        assert!(may_manage(
+            &unassigned,
+            &who("other", &[AccessRole::Auditor])
+        ));
     }
 }

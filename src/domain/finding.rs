@@ -131,7 +131,10 @@ mod tests {
     #[test]
     fn a_nonconformity_needs_a_catalog_clause() {
         let f = validate(fields(FindingType::MinorNonconformity, Some("8.5.1"))).unwrap();
-        assert_eq!((f.statement.as_str(), f.evidence), ("Changes skip the CAB", None));
+        assert_eq!(
+            (f.statement.as_str(), f.evidence),
+            ("Changes skip the CAB", None)
+        );
         for (t, clause, ok) in [
             (FindingType::MajorNonconformity, None, false),
             (FindingType::MajorNonconformity, Some("99"), false),

@@ -210,8 +210,13 @@ fn complete(doc: &mut Value) {
                 && !path.contains("/clauses")
                 && !path.ends_with("/findings");
             let create = method == "post"
-                && (["/api/v1/processes", "/api/v1/roles", "/api/v1/users", "/api/v1/audits"]
-                    .contains(&path.as_str())
+                && ([
+                    "/api/v1/processes",
+                    "/api/v1/roles",
+                    "/api/v1/users",
+                    "/api/v1/audits",
+                ]
+                .contains(&path.as_str())
                     || path == "/api/v1/audits/{id}/findings");
             describe_successes(op, single || create);
             if single && method == "get" {

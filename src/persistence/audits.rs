@@ -215,13 +215,13 @@ async fn write_children<C: ConnectionTrait>(conn: &C, id: &str, f: &AuditFields)
         .exec(conn)
         .await?;
     if !f.scope_clauses.is_empty() {
-        audit_scope_clause::Entity::insert_many(f.scope_clauses.iter().enumerate().map(|(i, c)| {
-            audit_scope_clause::ActiveModel {
+        audit_scope_clause::Entity::insert_many(f.scope_clauses.iter().enumerate().map(
+            |(i, c)| audit_scope_clause::ActiveModel {
                 audit_id: Set(id.to_string()),
                 clause: Set(c.clone()),
                 position: Set(i as i32),
-            }
-        }))
+            },
+        ))
         .exec(conn)
         .await?;
     }
@@ -310,12 +310,17 @@ pub async fn ownership_conflicts<C: ConnectionTrait>(
             Expr::col((sms_role_member::Entity, sms_role_member::Column::RoleId))
                 .equals((sms_role::Entity, sms_role::Column::Id)),
         )
-        .and_where(Expr::col((process::Entity, process::Column::Id)).is_in(process_ids.iter().cloned()))
+        .and_where(
+            Expr::col((process::Entity, process::Column::Id)).is_in(process_ids.iter().cloned()),
+        )
         .and_where(
             Expr::col((sms_role_member::Entity, sms_role_member::Column::UserId))
                 .is_in(user_ids.iter().copied()),
         )
-        .order_by((process::Entity, process::Column::Code), sea_orm::Order::Asc)
+        .order_by(
+            (process::Entity, process::Column::Code),
+            sea_orm::Order::Asc,
+        )
         .to_owned();
     conn.query_all(&query)
         .await?
@@ -392,7 +397,8 @@ pub async fn finding_counts<C: ConnectionTrait>(
                 r.try_get::<String>("", "audit_id")?,
                 FindingCounts {
                     findings: u64::try_from(r.try_get::<i64>("", "n")?).unwrap_or(0),
-                    open_nonconformities: u64::try_from(r.try_get::<i64>("", "open_nc")?).unwrap_or(0),
+                    open_nonconformities: u64::try_from(r.try_get::<i64>("", "open_nc")?)
+                        .unwrap_or(0),
                 },
             ))
         })
@@ -405,7 +411,10 @@ pub async fn clauses_last_covered<C: ConnectionTrait>(
 ) -> Result<HashMap<String, DateTime<Utc>>> {
     let query = Query::select()
         .expr_as(
-            Expr::col((audit_scope_clause::Entity, audit_scope_clause::Column::Clause)),
+            Expr::col((
+                audit_scope_clause::Entity,
+                audit_scope_clause::Column::Clause,
+            )),
             Alias::new("clause"),
         )
         .expr_as(
@@ -415,11 +424,16 @@ pub async fn clauses_last_covered<C: ConnectionTrait>(
         .from(audit_scope_clause::Entity)
         .inner_join(
             row::Entity,
-            Expr::col((row::Entity, row::Column::Id))
-                .equals((audit_scope_clause::Entity, audit_scope_clause::Column::AuditId)),
+            Expr::col((row::Entity, row::Column::Id)).equals((
+                audit_scope_clause::Entity,
+                audit_scope_clause::Column::AuditId,
+            )),
         )
         .and_where(closed_internal())
-        .group_by_col((audit_scope_clause::Entity, audit_scope_clause::Column::Clause))
+        .group_by_col((
+            audit_scope_clause::Entity,
+            audit_scope_clause::Column::Clause,
+        ))
         .to_owned();
     conn.query_all(&query)
         .await?
@@ -434,7 +448,10 @@ pub async fn processes_last_covered<C: ConnectionTrait>(
 ) -> Result<Vec<(process::Model, Option<DateTime<Utc>>)>> {
     let covered = Query::select()
         .expr_as(
-            Expr::col((audit_scope_process::Entity, audit_scope_process::Column::ProcessId)),
+            Expr::col((
+                audit_scope_process::Entity,
+                audit_scope_process::Column::ProcessId,
+            )),
             Alias::new("process_id"),
         )
         .expr_as(
@@ -444,11 +461,16 @@ pub async fn processes_last_covered<C: ConnectionTrait>(
         .from(audit_scope_process::Entity)
         .inner_join(
             row::Entity,
-            Expr::col((row::Entity, row::Column::Id))
-                .equals((audit_scope_process::Entity, audit_scope_process::Column::AuditId)),
+            Expr::col((row::Entity, row::Column::Id)).equals((
+                audit_scope_process::Entity,
+                audit_scope_process::Column::AuditId,
+            )),
         )
         .and_where(closed_internal())
-        .group_by_col((audit_scope_process::Entity, audit_scope_process::Column::ProcessId))
+        .group_by_col((
+            audit_scope_process::Entity,
+            audit_scope_process::Column::ProcessId,
+        ))
         .to_owned();
     let processes = process::Entity::find()
         .order_by_asc(process::Column::Code)

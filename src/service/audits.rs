@@ -98,7 +98,11 @@ async fn views<C: ConnectionTrait>(
         .collect())
 }
 
-async fn view_one<C: ConnectionTrait>(conn: &C, audit: StoredAudit, caller: &Caller) -> Result<Audit> {
+async fn view_one<C: ConnectionTrait>(
+    conn: &C,
+    audit: StoredAudit,
+    caller: &Caller,
+) -> Result<Audit> {
     Ok(views(conn, vec![audit], caller)
         .await?
         .pop()
@@ -163,7 +167,11 @@ async fn check_references<C: ConnectionTrait>(conn: &C, audit: &audit::Audit) ->
 }
 
 /// Plan an audit (auditor).
-pub async fn create(db: &DatabaseConnection, caller: &Caller, fields: AuditFields) -> Result<Audit> {
+pub async fn create(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    fields: AuditFields,
+) -> Result<Audit> {
     ensure_auditor(caller, "plan audits")?;
     let fields = audit::validate(fields)?;
     let planned = audit::Audit {

@@ -4,8 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -113,8 +112,13 @@ async fn ensure_process_exists<C: ConnectionTrait>(conn: &C, fields: &FindingFie
     let Some(id) = &fields.process_id else {
         return Ok(());
     };
-    if existing_ids::<process::Entity, _>(conn, &[id]).await?.is_empty() {
-        return Err(DomainError::invalid("process_id", "must be the id of an existing process").into());
+    if existing_ids::<process::Entity, _>(conn, &[id])
+        .await?
+        .is_empty()
+    {
+        return Err(
+            DomainError::invalid("process_id", "must be the id of an existing process").into(),
+        );
     }
     Ok(())
 }
@@ -132,10 +136,7 @@ pub async fn create(
     audit_id: &str,
     fields: FindingFields,
 ) -> Result<Finding> {
-    caller.ensure(
-        caller.principal.has(AccessRole::Auditor),
-        "record findings",
-    )?;
+    caller.ensure(caller.principal.has(AccessRole::Auditor), "record findings")?;
     let fields = finding::validate(fields)?;
     let mut audit = None;
     let created = write::create::<StoredFinding>(db, caller, async |tx, id| {
