@@ -57,7 +57,7 @@ pub struct AuditQuery {
 const ID: &str = "The audit's id";
 
 /// The audit programme: audits whose planned period overlaps `from`–`to`, and other filters.
-#[utoipa::path(operation_id = "list_audits", tag = "audits", security(("bearer" = ["viewer"])), params(PageQuery, AuditQuery), responses((status = 200, body = AuditList)))]
+#[utoipa::path(operation_id = "list_audits", tag = "audits", params(PageQuery, AuditQuery), responses((status = 200, body = AuditList)))]
 #[get("/audits")]
 pub async fn list(
     req: HttpRequest,
@@ -84,7 +84,7 @@ pub async fn list(
 
 /// Plan an audit (auditor). The lead auditor and auditors must be active auditors who own
 /// no process in scope through an SMS role (impartiality).
-#[utoipa::path(operation_id = "create_audit", tag = "audits", security(("bearer" = ["auditor"])), request_body = AuditFields, responses((status = 201, body = Audit)))]
+#[utoipa::path(operation_id = "create_audit", tag = "audits", request_body = AuditFields, responses((status = 201, body = Audit)))]
 #[post("/audits")]
 pub async fn create(
     state: Data<AppState>,
@@ -100,7 +100,7 @@ pub async fn create(
 }
 
 /// Get an audit.
-#[utoipa::path(operation_id = "get_audit", tag = "audits", security(("bearer" = ["viewer"])), params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 200, body = Audit)))]
+#[utoipa::path(operation_id = "get_audit", tag = "audits", params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 200, body = Audit)))]
 #[get("/audits/{id}")]
 pub async fn get(
     state: Data<AppState>,
@@ -113,7 +113,7 @@ pub async fn get(
 
 /// Change an audit with a JSON merge patch (its lead auditor or auditors; any auditor while
 /// nobody is assigned). Closed and cancelled audits cannot change.
-#[utoipa::path(operation_id = "update_audit", tag = "audits", security(("bearer" = ["auditor"])), params(("id" = String, Path, description = ID, max_length = 36)), request_body = AuditPatch, responses((status = 200, body = Audit)))]
+#[utoipa::path(operation_id = "update_audit", tag = "audits", params(("id" = String, Path, description = ID, max_length = 36)), request_body = AuditPatch, responses((status = 200, body = Audit)))]
 #[patch("/audits/{id}")]
 pub async fn update(
     state: Data<AppState>,
@@ -127,7 +127,7 @@ pub async fn update(
 }
 
 /// Delete a planned audit; a started one is cancelled instead.
-#[utoipa::path(operation_id = "delete_audit", tag = "audits", security(("bearer" = ["auditor"])), params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 204, description = "Deleted")))]
+#[utoipa::path(operation_id = "delete_audit", tag = "audits", params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 204, description = "Deleted")))]
 #[delete("/audits/{id}")]
 pub async fn remove(
     state: Data<AppState>,
@@ -142,7 +142,7 @@ pub async fn remove(
 /// Move an audit through its workflow (its lead auditor or auditors; managers may cancel).
 /// `start` needs a lead auditor, a scope and an impartial team; `close` needs a corrective
 /// action for every nonconformity found.
-#[utoipa::path(operation_id = "transition_audit", tag = "audits", security(("bearer" = ["viewer"])), params(("id" = String, Path, description = ID, max_length = 36)), request_body = AuditTransition, responses((status = 200, body = Audit)))]
+#[utoipa::path(operation_id = "transition_audit", tag = "audits", params(("id" = String, Path, description = ID, max_length = 36)), request_body = AuditTransition, responses((status = 200, body = Audit)))]
 #[post("/audits/{id}/transitions")]
 pub async fn transition(
     state: Data<AppState>,
@@ -157,7 +157,7 @@ pub async fn transition(
 
 /// Audit coverage: per clause and per process, when a closed internal audit last covered
 /// it, and what no internal audit has covered.
-#[utoipa::path(operation_id = "audit_coverage_report", tag = "audits", security(("bearer" = ["viewer"])), responses((status = 200, body = AuditCoverage)))]
+#[utoipa::path(operation_id = "audit_coverage_report", tag = "audits", responses((status = 200, body = AuditCoverage)))]
 #[get("/reports/audit-coverage")]
 pub async fn coverage(state: Data<AppState>, caller: Auth) -> Result<HttpResponse, ApiError> {
     let report = audits::coverage(&state.db, &caller.0).await?;

@@ -67,7 +67,7 @@ fn filter(audit_id: Option<String>, q: FindingQuery) -> FindingFilter {
 }
 
 /// List the findings of an audit.
-#[utoipa::path(operation_id = "list_audit_findings", tag = "audits", security(("bearer" = ["viewer"])), params(("id" = String, Path, description = AUDIT_ID, max_length = 36), PageQuery, FindingQuery), responses((status = 200, body = FindingList)))]
+#[utoipa::path(operation_id = "list_audit_findings", tag = "audits", params(("id" = String, Path, description = AUDIT_ID, max_length = 36), PageQuery, FindingQuery), responses((status = 200, body = FindingList)))]
 #[get("/audits/{id}/findings")]
 pub async fn list_for_audit(
     req: HttpRequest,
@@ -86,7 +86,7 @@ pub async fn list_for_audit(
 
 /// Record a finding (the audit's lead auditor or auditors, while the audit is `in_progress`
 /// or `reporting`). A nonconformity names its clause.
-#[utoipa::path(operation_id = "create_finding", tag = "audits", security(("bearer" = ["auditor"])), params(("id" = String, Path, description = AUDIT_ID, max_length = 36)), request_body = FindingFields, responses((status = 201, body = Finding)))]
+#[utoipa::path(operation_id = "create_finding", tag = "audits", params(("id" = String, Path, description = AUDIT_ID, max_length = 36)), request_body = FindingFields, responses((status = 201, body = Finding)))]
 #[post("/audits/{id}/findings")]
 pub async fn create(
     state: Data<AppState>,
@@ -103,7 +103,7 @@ pub async fn create(
 }
 
 /// List findings of every audit.
-#[utoipa::path(operation_id = "list_findings", tag = "audits", security(("bearer" = ["viewer"])), params(PageQuery, AuditIdQuery, FindingQuery), responses((status = 200, body = FindingList)))]
+#[utoipa::path(operation_id = "list_findings", tag = "audits", params(PageQuery, AuditIdQuery, FindingQuery), responses((status = 200, body = FindingList)))]
 #[get("/findings")]
 pub async fn list(
     req: HttpRequest,
@@ -121,7 +121,7 @@ pub async fn list(
 }
 
 /// Get a finding.
-#[utoipa::path(operation_id = "get_finding", tag = "audits", security(("bearer" = ["viewer"])), params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 200, body = Finding)))]
+#[utoipa::path(operation_id = "get_finding", tag = "audits", params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 200, body = Finding)))]
 #[get("/findings/{id}")]
 pub async fn get(
     state: Data<AppState>,
@@ -134,7 +134,7 @@ pub async fn get(
 
 /// Change a finding with a JSON merge patch (its audit's lead auditor or auditors, while the
 /// audit is `in_progress` or `reporting`).
-#[utoipa::path(operation_id = "update_finding", tag = "audits", security(("bearer" = ["auditor"])), params(("id" = String, Path, description = ID, max_length = 36)), request_body = FindingPatch, responses((status = 200, body = Finding)))]
+#[utoipa::path(operation_id = "update_finding", tag = "audits", params(("id" = String, Path, description = ID, max_length = 36)), request_body = FindingPatch, responses((status = 200, body = Finding)))]
 #[patch("/findings/{id}")]
 pub async fn update(
     state: Data<AppState>,
@@ -148,7 +148,7 @@ pub async fn update(
 }
 
 /// Close an observation or opportunity for improvement (its audit's lead auditor or auditors).
-#[utoipa::path(operation_id = "transition_finding", tag = "audits", security(("bearer" = ["viewer"])), params(("id" = String, Path, description = ID, max_length = 36)), request_body = FindingTransition, responses((status = 200, body = Finding)))]
+#[utoipa::path(operation_id = "transition_finding", tag = "audits", params(("id" = String, Path, description = ID, max_length = 36)), request_body = FindingTransition, responses((status = 200, body = Finding)))]
 #[post("/findings/{id}/transitions")]
 pub async fn transition(
     state: Data<AppState>,
