@@ -58,6 +58,8 @@ pub enum Actor {
     Role(AccessRole),
     /// The user the record is assigned to, if they hold at least `contributor`.
     Assignee,
+    /// The users the record is assigned to (an audit's team), if they hold this access role.
+    AssigneeWith(AccessRole),
 }
 
 /// What the workflow needs to know about the caller's relation to the record.
@@ -105,6 +107,7 @@ impl<S: WorkflowValue, A: WorkflowValue, R> Transition<S, A, R> {
         let by_role = self.who.iter().any(|actor| match actor {
             Actor::Role(role) => caller.has(*role),
             Actor::Assignee => relation.is_assignee && caller.has(AccessRole::Contributor),
+            Actor::AssigneeWith(role) => relation.is_assignee && caller.has(*role),
         });
         let excluded = self
             .not_after

@@ -6,6 +6,8 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
 use super::csv::EXPORTS;
+use super::handlers::audits::AuditSort;
+use super::handlers::findings::FindingSort;
 use super::handlers::objectives::{MeasurementSort, ObjectiveSort};
 use super::handlers::processes::ProcessSort;
 use super::handlers::sms_roles::SmsRoleSort;
@@ -35,11 +37,12 @@ resources carry `allowed_actions` for the calling user.",
         (name = "sms roles", description = "Organizational roles of the SMS (clause 5.3)"),
         (name = "processes", description = "Service management processes (clauses 4.4, 8), RACI and approval"),
         (name = "objectives", description = "Objectives, their 6.2.2 plans and measurements (clauses 6.2, 9.1)"),
+        (name = "audits", description = "Internal and external audits (clause 9.2), their findings and the audit coverage"),
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
         (name = "operations", description = "Health and metrics"),
     ),
     // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
-    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort))
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort))
 )]
 struct ApiDoc;
 
@@ -208,15 +211,18 @@ fn complete(doc: &mut Value) {
             let single = has_id
                 && !path.contains("api-keys")
                 && !path.contains("/clauses")
-                && !path.ends_with("/measurements");
+                && !path.ends_with("/measurements")
+                && !path.ends_with("/findings");
             let create = method == "post"
-                && [
+                && ([
                     "/api/v1/processes",
                     "/api/v1/roles",
                     "/api/v1/users",
                     "/api/v1/objectives",
+                    "/api/v1/audits",
                 ]
-                .contains(&path.as_str());
+                .contains(&path.as_str())
+                    || path == "/api/v1/audits/{id}/findings");
             describe_successes(op, single || create);
             if single && method == "get" {
                 offer_not_modified(op);

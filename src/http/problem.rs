@@ -8,6 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::DomainError;
+use crate::domain::audit::AuditAction;
+use crate::domain::finding::FindingAction;
 use crate::domain::objective::ObjectiveAction;
 use crate::domain::process::ProcessAction;
 use crate::domain::validation::FieldError;
@@ -85,12 +87,12 @@ impl WorkflowAction {
     /// The union of the workflows' action enums, each action once.
     pub fn all() -> Vec<&'static str> {
         let mut all: Vec<&'static str> = Vec::new();
-        let objective_actions = ObjectiveAction::ALL.iter().map(|a| a.as_str());
-        for action in ProcessAction::ALL
-            .iter()
-            .map(|a| a.as_str())
-            .chain(objective_actions)
-        {
+        let actions = ProcessAction::ALL.iter().map(|a| a.as_str());
+        let actions = actions
+            .chain(ObjectiveAction::ALL.iter().map(|a| a.as_str()))
+            .chain(AuditAction::ALL.iter().map(|a| a.as_str()))
+            .chain(FindingAction::ALL.iter().map(|a| a.as_str()));
+        for action in actions {
             if !all.contains(&action) {
                 all.push(action);
             }

@@ -1,13 +1,13 @@
 //! Audit findings in the database.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::Aggregate;
 use super::entities::finding as row;
-use crate::domain::finding::{FindingState, FindingType};
+use crate::domain::finding::{FindingFields, FindingState, FindingType};
 use crate::error::{Error, Result};
 
 /// A stored finding.
@@ -84,6 +84,64 @@ pub async fn set_state<C: ConnectionTrait>(conn: &C, id: &str, state: FindingSta
             state: Set(state.as_str().to_string()),
             ..Default::default()
         })
+        .filter(row::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+impl StoredFinding {
+    /// The editable fields as stored.
+    pub fn fields(&self) -> FindingFields {
+        FindingFields {
+            r#type: self.finding_type,
+            clause: self.clause.clone(),
+            process_id: self.process_id.clone(),
+            statement: self.statement.clone(),
+            evidence: self.evidence.clone(),
+        }
+    }
+}
+
+fn columns(fields: &FindingFields) -> row::ActiveModel {
+    row::ActiveModel {
+        finding_type: Set(fields.r#type.as_str().to_string()),
+        clause: Set(fields.clause.clone()),
+        process_id: Set(fields.process_id.clone()),
+        statement: Set(fields.statement.clone()),
+        evidence: Set(fields.evidence.clone()),
+        ..Default::default()
+    }
+}
+
+/// Records a new, open finding of an audit.
+pub async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    audit_id: &str,
+    fields: &FindingFields,
+    recorded_by: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    row::ActiveModel {
+        id: Set(id.to_string()),
+        audit_id: Set(audit_id.to_string()),
+        state: Set(FindingState::Open.as_str().to_string()),
+        recorded_by: Set(Some(recorded_by.to_string()).filter(|r| !r.is_empty())),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..columns(fields)
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes a finding's editable fields (its version is already bumped).
+pub async fn update<C: ConnectionTrait>(conn: &C, id: &str, fields: &FindingFields) -> Result<()> {
+    row::Entity::update_many()
+        .set(columns(fields))
         .filter(row::Column::Id.eq(id))
         .exec(conn)
         .await?;

@@ -1,6 +1,7 @@
 //! Database access: connection, migrations, seed data and the sea-orm entities.
 
 pub mod aggregate;
+pub mod audits;
 pub mod entities;
 pub mod findings;
 pub mod login_attempts;

@@ -1,9 +1,11 @@
 //! Use cases: load → domain decision → persist and append to the audit trail, in one transaction.
 
 pub mod audit_trail;
+pub mod audits;
 pub mod auth;
 pub mod bootstrap;
 pub mod clauses;
+pub mod findings;
 pub mod idempotency;
 pub mod objectives;
 pub mod processes;

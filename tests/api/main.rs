@@ -4,6 +4,7 @@
 mod helpers;
 
 mod audit_trail;
+mod audits;
 mod auth;
 mod clauses;
 mod concurrency;

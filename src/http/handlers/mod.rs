@@ -1,6 +1,8 @@
 pub mod audit_trail;
+pub mod audits;
 pub mod auth;
 pub mod clauses;
+pub mod findings;
 pub mod health;
 pub mod objectives;
 pub mod processes;
