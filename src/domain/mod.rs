@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod clause;
+pub mod corrective_action;
 pub mod error;
 pub mod fields;
 pub mod finding;

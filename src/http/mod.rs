@@ -72,6 +72,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(processes::remove)
                 .service(processes::set_raci)
                 .service(processes::transition)
+                .service(corrective_actions::list)
+                .service(corrective_actions::create)
+                .service(corrective_actions::get)
+                .service(corrective_actions::update)
+                .service(corrective_actions::remove)
+                .service(corrective_actions::transition)
+                .service(corrective_actions::history)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),
         );

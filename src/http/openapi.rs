@@ -6,6 +6,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
 use super::csv::EXPORTS;
+use super::handlers::corrective_actions::CorrectiveActionSort;
 use super::handlers::processes::ProcessSort;
 use super::handlers::sms_roles::SmsRoleSort;
 use super::handlers::users::UserSort;
@@ -33,11 +34,12 @@ resources carry `allowed_actions` for the calling user.",
         (name = "clauses", description = "The ISO/IEC 20000-1:2018 clause catalog"),
         (name = "sms roles", description = "Organizational roles of the SMS (clause 5.3)"),
         (name = "processes", description = "Service management processes (clauses 4.4, 8), RACI and approval"),
+        (name = "corrective actions", description = "Corrective actions (clause 10.1): correction, root cause, action, verification of effectiveness"),
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
         (name = "operations", description = "Health and metrics"),
     ),
     // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
-    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort))
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, CorrectiveActionSort))
 )]
 struct ApiDoc;
 
@@ -202,9 +204,18 @@ fn complete(doc: &mut Value) {
                 add_response(op, "429", "TooManyRequests");
             }
             add_response(op, "500", "InternalError");
-            let single = has_id && !path.contains("api-keys") && !path.contains("/clauses");
+            let single = has_id
+                && !path.contains("api-keys")
+                && !path.contains("/clauses")
+                && !path.ends_with("/history");
             let create = method == "post"
-                && ["/api/v1/processes", "/api/v1/roles", "/api/v1/users"].contains(&path.as_str());
+                && [
+                    "/api/v1/processes",
+                    "/api/v1/roles",
+                    "/api/v1/users",
+                    "/api/v1/corrective-actions",
+                ]
+                .contains(&path.as_str());
             describe_successes(op, single || create);
             if single && method == "get" {
                 offer_not_modified(op);

@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::DomainError;
+use crate::domain::corrective_action::CorrectiveActionAction;
 use crate::domain::process::ProcessAction;
 use crate::domain::validation::FieldError;
 use crate::error::Error;
@@ -83,7 +84,12 @@ impl WorkflowAction {
     /// The union of the workflows' action enums, each action once.
     pub fn all() -> Vec<&'static str> {
         let mut all: Vec<&'static str> = Vec::new();
-        for action in ProcessAction::ALL.iter().map(|a| a.as_str()) {
+        let corrective = CorrectiveActionAction::ALL.iter().map(|a| a.as_str());
+        for action in ProcessAction::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .chain(corrective)
+        {
             if !all.contains(&action) {
                 all.push(action);
             }

@@ -1,6 +1,7 @@
 //! Database access: connection, migrations, seed data and the sea-orm entities.
 
 pub mod aggregate;
+pub mod corrective_actions;
 pub mod entities;
 pub mod findings;
 pub mod login_attempts;

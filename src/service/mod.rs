@@ -4,6 +4,7 @@ pub mod audit_trail;
 pub mod auth;
 pub mod bootstrap;
 pub mod clauses;
+pub mod corrective_actions;
 pub mod idempotency;
 pub mod processes;
 pub mod sms_roles;

@@ -1,6 +1,7 @@
 pub mod audit_trail;
 pub mod auth;
 pub mod clauses;
+pub mod corrective_actions;
 pub mod health;
 pub mod processes;
 pub mod sms_roles;
