@@ -9,6 +9,7 @@ mod clauses;
 mod concurrency;
 mod contract;
 mod conventions;
+mod corrective_actions;
 mod database;
 mod hostile_input;
 mod openapi;
