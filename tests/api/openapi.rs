@@ -200,7 +200,7 @@ fn lists_document_json_and_exports_csv() {
             assert!(!media.contains(&&"text/csv".to_string()), "{method} {path}");
         }
     }
-    assert_eq!(exports, 5);
+    assert_eq!(exports, 6);
 }
 
 #[test]
