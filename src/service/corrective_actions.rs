@@ -119,17 +119,14 @@ async fn resolve_references<C: ConnectionTrait>(
         }
         None => fields,
     };
-    if let Some(process_id) = &fields.process_id {
-        if existing_ids::<process::Entity, _>(conn, &[process_id])
+    if let Some(process_id) = &fields.process_id
+        && existing_ids::<process::Entity, _>(conn, &[process_id])
             .await?
             .is_empty()
-        {
-            return Err(DomainError::invalid(
-                "process_id",
-                "must be the id of an existing process",
-            )
-            .into());
-        }
+    {
+        return Err(
+            DomainError::invalid("process_id", "must be the id of an existing process").into(),
+        );
     }
     if let Some(owner_id) = fields
         .owner_id
