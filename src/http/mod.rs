@@ -94,6 +94,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(findings::get)
                 .service(findings::update)
                 .service(findings::transition)
+                .service(corrective_actions::list)
+                .service(corrective_actions::create)
+                .service(corrective_actions::get)
+                .service(corrective_actions::update)
+                .service(corrective_actions::remove)
+                .service(corrective_actions::transition)
+                .service(corrective_actions::history)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),
         );

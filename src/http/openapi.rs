@@ -7,6 +7,7 @@ use utoipa_actix_web::AppExt;
 
 use super::csv::EXPORTS;
 use super::handlers::audits::AuditSort;
+use super::handlers::corrective_actions::CorrectiveActionSort;
 use super::handlers::findings::FindingSort;
 use super::handlers::objectives::{MeasurementSort, ObjectiveSort};
 use super::handlers::processes::ProcessSort;
@@ -38,11 +39,12 @@ resources carry `allowed_actions` for the calling user.",
         (name = "processes", description = "Service management processes (clauses 4.4, 8), RACI and approval"),
         (name = "objectives", description = "Objectives, their 6.2.2 plans and measurements (clauses 6.2, 9.1)"),
         (name = "audits", description = "Internal and external audits (clause 9.2), their findings and the audit coverage"),
+        (name = "corrective actions", description = "Corrective actions (clause 10.1): correction, root cause, action, verification of effectiveness"),
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
         (name = "operations", description = "Health and metrics"),
     ),
     // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
-    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort))
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort))
 )]
 struct ApiDoc;
 
@@ -212,7 +214,8 @@ fn complete(doc: &mut Value) {
                 && !path.contains("api-keys")
                 && !path.contains("/clauses")
                 && !path.ends_with("/measurements")
-                && !path.ends_with("/findings");
+                && !path.ends_with("/findings")
+                && !path.ends_with("/history");
             let create = method == "post"
                 && ([
                     "/api/v1/processes",
@@ -220,6 +223,7 @@ fn complete(doc: &mut Value) {
                     "/api/v1/users",
                     "/api/v1/objectives",
                     "/api/v1/audits",
+                    "/api/v1/corrective-actions",
                 ]
                 .contains(&path.as_str())
                     || path == "/api/v1/audits/{id}/findings");

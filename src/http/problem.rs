@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::domain::DomainError;
 use crate::domain::audit::AuditAction;
+use crate::domain::corrective_action::CorrectiveActionAction;
 use crate::domain::finding::FindingAction;
 use crate::domain::objective::ObjectiveAction;
 use crate::domain::process::ProcessAction;
@@ -91,7 +92,8 @@ impl WorkflowAction {
         let actions = actions
             .chain(ObjectiveAction::ALL.iter().map(|a| a.as_str()))
             .chain(AuditAction::ALL.iter().map(|a| a.as_str()))
-            .chain(FindingAction::ALL.iter().map(|a| a.as_str()));
+            .chain(FindingAction::ALL.iter().map(|a| a.as_str()))
+            .chain(CorrectiveActionAction::ALL.iter().map(|a| a.as_str()));
         for action in actions {
             if !all.contains(&action) {
                 all.push(action);

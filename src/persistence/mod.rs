@@ -2,6 +2,7 @@
 
 pub mod aggregate;
 pub mod audits;
+pub mod corrective_actions;
 pub mod entities;
 pub mod findings;
 pub mod login_attempts;

@@ -5,6 +5,7 @@ pub mod audits;
 pub mod auth;
 pub mod bootstrap;
 pub mod clauses;
+pub mod corrective_actions;
 pub mod findings;
 pub mod idempotency;
 pub mod objectives;

@@ -10,6 +10,7 @@ mod clauses;
 mod concurrency;
 mod contract;
 mod conventions;
+mod corrective_actions;
 mod database;
 mod hostile_input;
 mod objectives;

@@ -2,6 +2,7 @@ pub mod audit_trail;
 pub mod audits;
 pub mod auth;
 pub mod clauses;
+pub mod corrective_actions;
 pub mod findings;
 pub mod health;
 pub mod objectives;
