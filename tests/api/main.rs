@@ -9,6 +9,7 @@ mod auth;
 mod clauses;
 mod concurrency;
 mod contract;
+mod control_loop;
 mod conventions;
 mod corrective_actions;
 mod database;
