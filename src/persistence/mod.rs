@@ -2,6 +2,7 @@
 
 pub mod aggregate;
 pub mod audits;
+pub mod clauses;
 pub mod corrective_actions;
 pub mod entities;
 pub mod findings;

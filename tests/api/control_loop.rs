@@ -115,6 +115,15 @@ both!(the_whole_loop, |app: TestApp| async move {
     )
     .await);
 
+    // The catalog shows what refers to each clause.
+    let (_, incidents) = app.get("/api/v1/clauses/8.6.1", &manager).await;
+    assert_eq!(
+        incidents["references"],
+        json!({"processes": 1, "objectives": 0, "audits": 1, "open_findings": 1})
+    );
+    let (_, objectives) = app.get("/api/v1/clauses/6.2", &manager).await;
+    assert_eq!(objectives["references"]["objectives"], 1, "{objectives}");
+
     // 4. The manager opens the corrective action, owned by a contributor.
     let action = ok(&app, "/api/v1/corrective-actions", &manager, json!({
         "title": "Classify every P1 incident", "nonconformity": "Two P1 incidents were not classified",
@@ -185,6 +194,8 @@ both!(the_whole_loop, |app: TestApp| async move {
         .get(&format!("/api/v1/findings/{finding}"), &lead_token)
         .await;
     assert_eq!(finding_now["state"], "closed", "{finding_now}");
+    let (_, incidents) = app.get("/api/v1/clauses/8.6.1", &manager).await;
+    assert_eq!(incidents["references"]["open_findings"], 0, "{incidents}");
     ok(
         &app,
         &format!("{audit_path}/transitions"),

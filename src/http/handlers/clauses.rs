@@ -8,7 +8,8 @@ use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
 use crate::http::{AppState, csv};
 use crate::list_response;
-use crate::service::clauses::{self, Clause, ClauseFilter};
+use crate::persistence::clauses::ClauseFilter;
+use crate::service::clauses::{self, Clause};
 
 list_response!(ClauseList, Clause);
 
