@@ -72,13 +72,13 @@ pub async fn references<C: ConnectionTrait>(
             .from(Alias::new(table))
             .and_where(Expr::col("clause").is_in(clauses.iter().cloned()))
             .group_by_col("clause");
-        if let Some((column, value)) = condition {
-            query.and_where(Expr::col(Alias::new(column)).eq(value));
+        if only_open {
+            query.and_where(Expr::col("state").eq("open"));
         }
         for r in db.query_all(&query).await? {
             let clause: String = r.try_get("", "clause")?;
             let n: i64 = r.try_get("", "n")?;
-            set(out.entry(clause).or_default(), n as u64);
+            fill(out.entry(clause).or_default(), n as u64);
         }
     }
     Ok(out)
