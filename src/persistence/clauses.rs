@@ -56,15 +56,15 @@ pub async fn references<C: ConnectionTrait>(
     clauses: &[String],
 ) -> Result<HashMap<String, ReferenceCounts>> {
     let mut out: HashMap<String, ReferenceCounts> = HashMap::new();
-    let kinds: [(&str, Option<(&str, &str)>, fn(&mut ReferenceCounts, u64)); 4] = [
-        ("process_clauses", None, |c, n| c.processes = n),
-        ("objective_clauses", None, |c, n| c.objectives = n),
-        ("audit_scope_clauses", None, |c, n| c.audits = n),
-        ("findings", Some(("state", "open")), |c, n| {
-            c.open_findings = n
-        }),
+    // (table, only open records, which count it fills)
+    type Fill = fn(&mut ReferenceCounts, u64);
+    let kinds: [(&str, bool, Fill); 4] = [
+        ("process_clauses", false, |c, n| c.processes = n),
+        ("objective_clauses", false, |c, n| c.objectives = n),
+        ("audit_scope_clauses", false, |c, n| c.audits = n),
+        ("findings", true, |c, n| c.open_findings = n),
     ];
-    for (table, condition, set) in kinds {
+    for (table, only_open, fill) in kinds {
         let mut query = Query::select();
         query
             .column("clause")
