@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -16,6 +16,7 @@ use super::entities::{
     audit as row, audit_auditor, audit_scope_clause, audit_scope_process, corrective_action,
     finding, process, sms_role, sms_role_member, user,
 };
+use super::page::{self, Page, PageRequest, SortKey};
 use crate::domain::access::{AccessRole, Principal};
 use crate::domain::audit::{Audit, AuditFields, AuditKind, AuditState, OwnershipConflict};
 use crate::domain::finding::{FindingState, FindingType};
@@ -495,4 +496,103 @@ fn closed_internal() -> sea_orm::sea_query::SimpleExpr {
     Expr::col((row::Entity, row::Column::State))
         .eq(AuditState::Closed.as_str())
         .and(Expr::col((row::Entity, row::Column::Kind)).eq(AuditKind::Internal.as_str()))
+}
+
+#[derive(Debug, Clone, Default)]
+/// What the audit programme is narrowed to.
+pub struct AuditFilter {
+    pub state: Option<AuditState>,
+    pub kind: Option<AuditKind>,
+    pub clause: Option<String>,
+    pub process_id: Option<String>,
+    pub lead_auditor_id: Option<String>,
+    pub auditor_id: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// The audit programme: a page of audits whose planned period overlaps `[from, to]`, with
+/// their scope and team.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: AuditFilter,
+    request: &PageRequest,
+) -> Result<Page<StoredAudit>> {
+    let mut select = row::Entity::find();
+    if let Some(state) = filter.state {
+        select = select.filter(row::Column::State.eq(state.as_str()));
+    }
+    if let Some(kind) = filter.kind {
+        select = select.filter(row::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(lead) = filter.lead_auditor_id {
+        select = select.filter(row::Column::LeadAuditorId.eq(lead));
+    }
+    if let Some(user) = filter.auditor_id {
+        let auditing = audit_auditor::Entity::find()
+            .select_only()
+            .column(audit_auditor::Column::AuditId)
+            .filter(audit_auditor::Column::UserId.eq(user.clone()))
+            .into_query();
+        select = select.filter(
+            Expr::col(row::Column::LeadAuditorId)
+                .eq(user)
+                .or(Expr::col(row::Column::Id).in_subquery(auditing)),
+        );
+    }
+    if let Some(clause) = filter.clause {
+        let with_clause = audit_scope_clause::Entity::find()
+            .select_only()
+            .column(audit_scope_clause::Column::AuditId)
+            .filter(audit_scope_clause::Column::Clause.eq(clause))
+            .into_query();
+        select = select.filter(row::Column::Id.in_subquery(with_clause));
+    }
+    if let Some(process_id) = filter.process_id {
+        let with_process = audit_scope_process::Entity::find()
+            .select_only()
+            .column(audit_scope_process::Column::AuditId)
+            .filter(audit_scope_process::Column::ProcessId.eq(process_id))
+            .into_query();
+        select = select.filter(row::Column::Id.in_subquery(with_process));
+    }
+    // A period with one date is that day; an audit without dates is in no period.
+    if let Some(from) = filter.from {
+        let end = Func::coalesce([
+            Expr::col(row::Column::PlannedEnd),
+            Expr::col(row::Column::PlannedStart),
+        ]);
+        select = select.filter(Expr::expr(end).gte(from));
+    }
+    if let Some(to) = filter.to {
+        let start = Func::coalesce([
+            Expr::col(row::Column::PlannedStart),
+            Expr::col(row::Column::PlannedEnd),
+        ]);
+        select = select.filter(Expr::expr(start).lte(to));
+    }
+    let sorts: [SortKey<_>; 3] = [
+        (
+            "planned_start",
+            row::Column::PlannedStart,
+            page::Kind::NullableDate,
+        ),
+        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
+        ("title", row::Column::Title, page::Kind::Text),
+    ];
+    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
+    Ok(Page {
+        items: load_children(db, page.items).await?,
+        next_cursor: page.next_cursor,
+        total: page.total,
+    })
+}
+
+/// Audits by id, with their scope and team, in a fixed number of queries.
+pub async fn load_many<C: ConnectionTrait>(db: &C, ids: Vec<String>) -> Result<Vec<StoredAudit>> {
+    let rows = row::Entity::find()
+        .filter(row::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    load_children(db, rows).await
 }

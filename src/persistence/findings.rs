@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::Aggregate;
 use super::entities::finding as row;
+use super::page::{self, Page, PageRequest, SortKey};
 use crate::domain::finding::{FindingFields, FindingState, FindingType};
 use crate::error::{Error, Result};
 
@@ -146,4 +147,53 @@ pub async fn update<C: ConnectionTrait>(conn: &C, id: &str, fields: &FindingFiel
         .exec(conn)
         .await?;
     Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+/// What a list of findings is narrowed to.
+pub struct FindingFilter {
+    pub audit_id: Option<String>,
+    pub finding_type: Option<FindingType>,
+    pub clause: Option<String>,
+    pub process_id: Option<String>,
+    pub state: Option<FindingState>,
+}
+
+/// A page of findings, of one audit or of all.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: FindingFilter,
+    request: &PageRequest,
+) -> Result<Page<StoredFinding>> {
+    let mut select = row::Entity::find();
+    if let Some(audit_id) = filter.audit_id {
+        select = select.filter(row::Column::AuditId.eq(audit_id));
+    }
+    if let Some(t) = filter.finding_type {
+        select = select.filter(row::Column::FindingType.eq(t.as_str()));
+    }
+    if let Some(clause) = filter.clause {
+        select = select.filter(row::Column::Clause.eq(clause));
+    }
+    if let Some(process_id) = filter.process_id {
+        select = select.filter(row::Column::ProcessId.eq(process_id));
+    }
+    if let Some(state) = filter.state {
+        select = select.filter(row::Column::State.eq(state.as_str()));
+    }
+    let sorts: [SortKey<_>; 2] = [
+        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
+        ("clause", row::Column::Clause, page::Kind::NullableText),
+    ];
+    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
+    let findings = page
+        .items
+        .into_iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page {
+        items: findings,
+        next_cursor: page.next_cursor,
+        total: page.total,
+    })
 }

@@ -2,16 +2,18 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, WindowStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, Set,
 };
 use serde::Serialize;
 use serde_json::Value;
 
 use super::Aggregate;
 use super::entities::{measurement, objective as row, objective_clause};
+use super::page::{self, Page, PageRequest, SortKey};
 use crate::domain::objective::{
     Comparator, MeasurementInput, Objective, ObjectiveFields, ObjectivePlan, ObjectiveState,
     TREND_WINDOW,
@@ -326,4 +328,121 @@ pub async fn is_member<C: ConnectionTrait>(conn: &C, user_id: &str, role_id: &st
             .await?
             .is_some(),
     )
+}
+
+#[derive(Debug, Clone, Default)]
+/// What a list of objectives is narrowed to (attainment, being computed, is judged by the
+/// service).
+pub struct ObjectiveFilter {
+    pub state: Option<ObjectiveState>,
+    pub process_id: Option<String>,
+    pub owner_role_id: Option<String>,
+    pub clause: Option<String>,
+    pub due_before: Option<NaiveDate>,
+    pub due_after: Option<NaiveDate>,
+    pub q: Option<String>,
+}
+
+fn filtered(filter: &ObjectiveFilter) -> Select<row::Entity> {
+    let mut select = row::Entity::find();
+    if let Some(state) = &filter.state {
+        select = select.filter(row::Column::State.eq(state.as_str()));
+    }
+    if let Some(process_id) = &filter.process_id {
+        select = select.filter(row::Column::ProcessId.eq(process_id));
+    }
+    if let Some(role_id) = &filter.owner_role_id {
+        select = select.filter(row::Column::OwnerRoleId.eq(role_id));
+    }
+    if let Some(before) = filter.due_before {
+        select = select.filter(row::Column::DueDate.lte(before));
+    }
+    if let Some(after) = filter.due_after {
+        select = select.filter(row::Column::DueDate.gte(after));
+    }
+    if let Some(clause) = &filter.clause {
+        let with_clause = objective_clause::Entity::find()
+            .select_only()
+            .column(objective_clause::Column::ObjectiveId)
+            .filter(objective_clause::Column::Clause.eq(clause))
+            .into_query();
+        select = select.filter(row::Column::Id.in_subquery(with_clause));
+    }
+    if let Some(q) = &filter.q {
+        let pattern = super::contains(q);
+        select = select.filter(
+            Func::lower(Expr::col(row::Column::Title))
+                .like(pattern.clone())
+                .or(Func::lower(Expr::col(row::Column::Description)).like(pattern.clone()))
+                .or(Func::lower(Expr::col(row::Column::Metric)).like(pattern)),
+        );
+    }
+    select
+}
+
+/// Every objective the filter matches, with its clauses (to judge a computed filter).
+pub async fn matching<C: ConnectionTrait>(
+    db: &C,
+    filter: &ObjectiveFilter,
+) -> Result<Vec<StoredObjective>> {
+    load_children(db, filtered(filter).all(db).await?).await
+}
+
+/// A page of the objectives the filter matches, among `only` when given.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    filter: &ObjectiveFilter,
+    only: Option<Vec<String>>,
+    request: &PageRequest,
+) -> Result<Page<StoredObjective>> {
+    let mut select = filtered(filter);
+    if let Some(ids) = only {
+        select = select.filter(row::Column::Id.is_in(ids));
+    }
+    let sorts: [SortKey<_>; 3] = [
+        ("due_date", row::Column::DueDate, page::Kind::NullableDate),
+        ("title", row::Column::Title, page::Kind::Text),
+        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
+    ];
+    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
+    Ok(Page {
+        items: load_children(db, page.items).await?,
+        next_cursor: page.next_cursor,
+        total: page.total,
+    })
+}
+
+/// A page of an objective's measurements, newest first unless `sort` says otherwise.
+pub async fn measurements<C: ConnectionTrait>(
+    db: &C,
+    objective_id: &str,
+    request: &PageRequest,
+) -> Result<Page<StoredMeasurement>> {
+    let select = measurement::Entity::find()
+        .filter(measurement::Column::ObjectiveId.eq(objective_id.to_string()));
+    let sorts: [SortKey<_>; 1] = [(
+        "measured_at",
+        measurement::Column::MeasuredAt,
+        page::Kind::Timestamp,
+    )];
+    let page = page::fetch(db, select, &sorts, measurement::Column::Id, request).await?;
+    Ok(page.map(StoredMeasurement::from))
+}
+
+/// The active objectives that name any of `process_ids`, by title (their clauses are not
+/// loaded: a KPI does not show them).
+pub async fn active_naming<C: ConnectionTrait>(
+    db: &C,
+    process_ids: &[String],
+) -> Result<Vec<StoredObjective>> {
+    row::Entity::find()
+        .filter(row::Column::ProcessId.is_in(process_ids.iter().cloned()))
+        .filter(row::Column::State.eq(ObjectiveState::Active.as_str()))
+        .order_by_asc(row::Column::Title)
+        .order_by_asc(row::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| from_row(m, Vec::new()))
+        .collect()
 }

@@ -3,12 +3,8 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    QueryTrait,
-};
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -16,16 +12,15 @@ use super::{Caller, begin_write, write};
 use crate::domain::DomainError;
 use crate::domain::access::AccessRole;
 use crate::domain::audit::{
-    self, AuditAction, AuditFacts, AuditFields, AuditKind, AuditPatch, AuditState, WORKFLOW,
+    self, AuditAction, AuditFacts, AuditFields, AuditPatch, AuditState, WORKFLOW,
 };
 use crate::domain::clause;
 use crate::domain::validation::FieldError;
 use crate::domain::workflow::{Relation, allowed_actions, decide};
 use crate::error::Result;
-use crate::persistence::audits::{self as stored, FindingCounts, StoredAudit};
-use crate::persistence::entities::{audit as row, audit_auditor, audit_scope_clause};
-use crate::persistence::entities::{audit_scope_process, process};
-use crate::persistence::page::{self, Page, PageRequest, SortKey};
+use crate::persistence::audits::{self as stored, AuditFilter, FindingCounts, StoredAudit};
+use crate::persistence::entities::process;
+use crate::persistence::page::{Page, PageRequest};
 use crate::persistence::{Aggregate, existing_ids};
 
 /// An audit as the API shows it: what is stored, what its findings add up to, and what the
@@ -325,18 +320,6 @@ pub async fn transition(
     Ok(shown)
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub state: Option<AuditState>,
-    pub kind: Option<AuditKind>,
-    pub clause: Option<String>,
-    pub process_id: Option<String>,
-    pub lead_auditor_id: Option<String>,
-    pub auditor_id: Option<String>,
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-}
-
 /// The audit programme: audits whose planned period overlaps `[from, to]`, and other filters.
 pub async fn list(
     db: &DatabaseConnection,
@@ -345,72 +328,9 @@ pub async fn list(
     request: &PageRequest,
 ) -> Result<Page<Audit>> {
     caller.ensure_reads_sms()?;
-    let mut select = row::Entity::find();
-    if let Some(state) = filter.state {
-        select = select.filter(row::Column::State.eq(state.as_str()));
-    }
-    if let Some(kind) = filter.kind {
-        select = select.filter(row::Column::Kind.eq(kind.as_str()));
-    }
-    if let Some(lead) = filter.lead_auditor_id {
-        select = select.filter(row::Column::LeadAuditorId.eq(lead));
-    }
-    if let Some(user) = filter.auditor_id {
-        let auditing = audit_auditor::Entity::find()
-            .select_only()
-            .column(audit_auditor::Column::AuditId)
-            .filter(audit_auditor::Column::UserId.eq(user.clone()))
-            .into_query();
-        select = select.filter(
-            Expr::col(row::Column::LeadAuditorId)
-                .eq(user)
-                .or(Expr::col(row::Column::Id).in_subquery(auditing)),
-        );
-    }
-    if let Some(clause) = filter.clause {
-        let with_clause = audit_scope_clause::Entity::find()
-            .select_only()
-            .column(audit_scope_clause::Column::AuditId)
-            .filter(audit_scope_clause::Column::Clause.eq(clause))
-            .into_query();
-        select = select.filter(row::Column::Id.in_subquery(with_clause));
-    }
-    if let Some(process_id) = filter.process_id {
-        let with_process = audit_scope_process::Entity::find()
-            .select_only()
-            .column(audit_scope_process::Column::AuditId)
-            .filter(audit_scope_process::Column::ProcessId.eq(process_id))
-            .into_query();
-        select = select.filter(row::Column::Id.in_subquery(with_process));
-    }
-    // A period with one date is that day; an audit without dates is in no period.
-    if let Some(from) = filter.from {
-        let end = Func::coalesce([
-            Expr::col(row::Column::PlannedEnd),
-            Expr::col(row::Column::PlannedStart),
-        ]);
-        select = select.filter(Expr::expr(end).gte(from));
-    }
-    if let Some(to) = filter.to {
-        let start = Func::coalesce([
-            Expr::col(row::Column::PlannedStart),
-            Expr::col(row::Column::PlannedEnd),
-        ]);
-        select = select.filter(Expr::expr(start).lte(to));
-    }
-    let sorts: [SortKey<_>; 3] = [
-        (
-            "planned_start",
-            row::Column::PlannedStart,
-            page::Kind::NullableDate,
-        ),
-        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
-        ("title", row::Column::Title, page::Kind::Text),
-    ];
-    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
-    let audits = stored::load_children(db, page.items).await?;
+    let page = stored::list(db, filter, request).await?;
     Ok(Page {
-        items: views(db, audits, caller).await?,
+        items: views(db, page.items, caller).await?,
         next_cursor: page.next_cursor,
         total: page.total,
     })

@@ -3,9 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -15,14 +13,14 @@ use crate::domain::DomainError;
 use crate::domain::access::AccessRole;
 use crate::domain::audit::Audit as AuditRules;
 use crate::domain::finding::{
-    self, FindingAction, FindingFields, FindingPatch, FindingState, FindingType, WORKFLOW,
+    self, FindingAction, FindingFields, FindingPatch, FindingState, WORKFLOW,
 };
 use crate::domain::workflow::{Relation, allowed_actions, decide};
 use crate::error::Result;
 use crate::persistence::audits::{self as audits, StoredAudit};
-use crate::persistence::entities::{audit as audit_row, finding as row, process};
-use crate::persistence::findings::{self as stored, StoredFinding};
-use crate::persistence::page::{self, Page, PageRequest, SortKey};
+use crate::persistence::entities::{audit as audit_row, process};
+use crate::persistence::findings::{self as stored, FindingFilter, StoredFinding};
+use crate::persistence::page::{Page, PageRequest};
 use crate::persistence::{Aggregate, existing_ids};
 
 /// A finding as the API shows it.
@@ -80,11 +78,7 @@ async fn views<C: ConnectionTrait>(
     let mut ids: Vec<String> = findings.iter().map(|f| f.audit_id.clone()).collect();
     ids.sort();
     ids.dedup();
-    let rows = audit_row::Entity::find()
-        .filter(audit_row::Column::Id.is_in(ids))
-        .all(conn)
-        .await?;
-    let audits: HashMap<String, AuditRules> = audits::load_children(conn, rows)
+    let audits: HashMap<String, AuditRules> = audits::load_many(conn, ids)
         .await?
         .into_iter()
         .map(|a| (a.id, a.audit))
@@ -241,15 +235,6 @@ pub async fn transition(
     Ok(view(changed, &audit.audit, caller))
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct FindingFilter {
-    pub audit_id: Option<String>,
-    pub finding_type: Option<FindingType>,
-    pub clause: Option<String>,
-    pub process_id: Option<String>,
-    pub state: Option<FindingState>,
-}
-
 /// Findings, of one audit or of all.
 pub async fn list(
     db: &DatabaseConnection,
@@ -258,34 +243,9 @@ pub async fn list(
     request: &PageRequest,
 ) -> Result<Page<Finding>> {
     caller.ensure_reads_sms()?;
-    let mut select = row::Entity::find();
-    if let Some(audit_id) = filter.audit_id {
-        select = select.filter(row::Column::AuditId.eq(audit_id));
-    }
-    if let Some(t) = filter.finding_type {
-        select = select.filter(row::Column::FindingType.eq(t.as_str()));
-    }
-    if let Some(clause) = filter.clause {
-        select = select.filter(row::Column::Clause.eq(clause));
-    }
-    if let Some(process_id) = filter.process_id {
-        select = select.filter(row::Column::ProcessId.eq(process_id));
-    }
-    if let Some(state) = filter.state {
-        select = select.filter(row::Column::State.eq(state.as_str()));
-    }
-    let sorts: [SortKey<_>; 2] = [
-        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
-        ("clause", row::Column::Clause, page::Kind::NullableText),
-    ];
-    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
-    let findings = page
-        .items
-        .into_iter()
-        .map(stored::from_row)
-        .collect::<Result<Vec<_>>>()?;
+    let page = stored::list(db, filter, request).await?;
     Ok(Page {
-        items: views(db, findings, caller).await?,
+        items: views(db, page.items, caller).await?,
         next_cursor: page.next_cursor,
         total: page.total,
     })

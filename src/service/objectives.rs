@@ -3,12 +3,8 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
-};
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -22,11 +18,11 @@ use crate::domain::objective::{
 use crate::domain::validation::FieldError;
 use crate::domain::workflow::{Relation, allowed_actions, decide};
 use crate::error::Result;
-use crate::persistence::entities::{
-    measurement, objective as row, objective_clause, process, sms_role,
+use crate::persistence::entities::{process, sms_role};
+use crate::persistence::objectives::{
+    self as stored, ObjectiveFilter, StoredMeasurement, StoredObjective,
 };
-use crate::persistence::objectives::{self as stored, StoredMeasurement, StoredObjective};
-use crate::persistence::page::{self, Page, PageRequest, SortKey};
+use crate::persistence::page::{Page, PageRequest};
 use crate::persistence::{Aggregate, existing_ids};
 
 /// An objective as the API shows it: what is stored, what its measurements say, and what
@@ -319,18 +315,6 @@ pub async fn transition(
     view_one(db, caller, changed).await
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct ObjectiveFilter {
-    pub state: Option<ObjectiveState>,
-    pub process_id: Option<String>,
-    pub owner_role_id: Option<String>,
-    pub clause: Option<String>,
-    pub due_before: Option<NaiveDate>,
-    pub due_after: Option<NaiveDate>,
-    pub attainment: Option<Attainment>,
-    pub q: Option<String>,
-}
-
 /// Lists objectives. The attainment filter is computed, not stored: the objectives matching
 /// the other filters are judged in one pass (one query for them, one for their latest
 /// measurements), and the page is then read, with its cursor, among those that match.
@@ -338,65 +322,26 @@ pub async fn list(
     db: &DatabaseConnection,
     caller: &Caller,
     filter: ObjectiveFilter,
+    attainment: Option<Attainment>,
     request: &PageRequest,
 ) -> Result<Page<Objective>> {
     caller.ensure_reads_sms()?;
-    let mut select = row::Entity::find();
-    if let Some(state) = filter.state {
-        select = select.filter(row::Column::State.eq(state.as_str()));
-    }
-    if let Some(process_id) = filter.process_id {
-        select = select.filter(row::Column::ProcessId.eq(process_id));
-    }
-    if let Some(role_id) = filter.owner_role_id {
-        select = select.filter(row::Column::OwnerRoleId.eq(role_id));
-    }
-    if let Some(before) = filter.due_before {
-        select = select.filter(row::Column::DueDate.lte(before));
-    }
-    if let Some(after) = filter.due_after {
-        select = select.filter(row::Column::DueDate.gte(after));
-    }
-    if let Some(clause) = filter.clause {
-        let with_clause = objective_clause::Entity::find()
-            .select_only()
-            .column(objective_clause::Column::ObjectiveId)
-            .filter(objective_clause::Column::Clause.eq(clause))
-            .into_query();
-        select = select.filter(row::Column::Id.in_subquery(with_clause));
-    }
-    if let Some(q) = filter.q {
-        let pattern = crate::persistence::contains(&q);
-        select = select.filter(
-            Func::lower(Expr::col(row::Column::Title))
-                .like(pattern.clone())
-                .or(Func::lower(Expr::col(row::Column::Description)).like(pattern.clone()))
-                .or(Func::lower(Expr::col(row::Column::Metric)).like(pattern)),
-        );
-    }
-    if let Some(wanted) = filter.attainment {
-        let candidates = stored::load_children(db, select.clone().all(db).await?).await?;
-        let ids: Vec<String> = candidates.iter().map(|o| o.id.clone()).collect();
-        let latest = stored::latest_values(db, &ids).await?;
-        let matching: Vec<String> = candidates
-            .into_iter()
-            .filter(|o| {
+    let only = match attainment {
+        None => None,
+        Some(wanted) => {
+            let candidates = stored::matching(db, &filter).await?;
+            let ids: Vec<String> = candidates.iter().map(|o| o.id.clone()).collect();
+            let latest = stored::latest_values(db, &ids).await?;
+            let matching = candidates.into_iter().filter(|o| {
                 let values = latest.get(&o.id).map(Vec::as_slice).unwrap_or_default();
                 attainment_of(o, values, caller.now) == wanted
-            })
-            .map(|o| o.id)
-            .collect();
-        select = select.filter(row::Column::Id.is_in(matching));
-    }
-    let sorts: [SortKey<_>; 3] = [
-        ("due_date", row::Column::DueDate, page::Kind::NullableDate),
-        ("title", row::Column::Title, page::Kind::Text),
-        ("created_at", row::Column::CreatedAt, page::Kind::Timestamp),
-    ];
-    let page = page::fetch(db, select, &sorts, row::Column::Id, request).await?;
-    let objectives = stored::load_children(db, page.items).await?;
+            });
+            Some(matching.map(|o| o.id).collect())
+        }
+    };
+    let page = stored::list(db, &filter, only, request).await?;
     Ok(Page {
-        items: views(db, caller, objectives).await?,
+        items: views(db, caller, page.items).await?,
         next_cursor: page.next_cursor,
         total: page.total,
     })
@@ -446,15 +391,8 @@ pub async fn list_measurements(
 ) -> Result<Page<Measurement>> {
     caller.ensure_reads_sms()?;
     load(db, objective_id).await?;
-    let select = measurement::Entity::find()
-        .filter(measurement::Column::ObjectiveId.eq(objective_id.to_string()));
-    let sorts: [SortKey<_>; 1] = [(
-        "measured_at",
-        measurement::Column::MeasuredAt,
-        page::Kind::Timestamp,
-    )];
-    let page = page::fetch(db, select, &sorts, measurement::Column::Id, request).await?;
-    Ok(page.map(|m| StoredMeasurement::from(m).into()))
+    let page = stored::measurements(db, objective_id, request).await?;
+    Ok(page.map(Into::into))
 }
 
 /// The KPIs of each of `process_ids`: the active objectives that name the process, by
@@ -468,17 +406,10 @@ pub async fn kpis_of_processes<C: ConnectionTrait>(
     if process_ids.is_empty() {
         return Ok(out);
     }
-    let rows = row::Entity::find()
-        .filter(row::Column::ProcessId.is_in(process_ids.iter().cloned()))
-        .filter(row::Column::State.eq(ObjectiveState::Active.as_str()))
-        .order_by_asc(row::Column::Title)
-        .order_by_asc(row::Column::Id)
-        .all(conn)
-        .await?;
-    let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+    let active = stored::active_naming(conn, process_ids).await?;
+    let ids: Vec<String> = active.iter().map(|o| o.id.clone()).collect();
     let latest = stored::latest_values(conn, &ids).await?;
-    for m in rows {
-        let o = stored::from_row(m, Vec::new())?;
+    for o in active {
         let values = latest.get(&o.id).map(Vec::as_slice).unwrap_or_default();
         let attainment = attainment_of(&o, values, now);
         let f = o.objective.fields;

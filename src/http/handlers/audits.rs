@@ -10,7 +10,8 @@ use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
 use crate::http::{AppState, csv};
 use crate::list_response;
-use crate::service::audits::{self, Audit, AuditCoverage, AuditFilter};
+use crate::persistence::audits::AuditFilter;
+use crate::service::audits::{self, Audit, AuditCoverage};
 use crate::text_enum;
 
 list_response!(AuditList, Audit);

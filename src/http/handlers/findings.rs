@@ -11,7 +11,8 @@ use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
 use crate::http::{AppState, csv};
 use crate::list_response;
-use crate::service::findings::{self, Finding, FindingFilter};
+use crate::persistence::findings::FindingFilter;
+use crate::service::findings::{self, Finding};
 use crate::text_enum;
 
 list_response!(FindingList, Finding);

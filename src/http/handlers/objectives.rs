@@ -13,7 +13,8 @@ use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
 use crate::http::{AppState, csv};
 use crate::list_response;
-use crate::service::objectives::{self, Measurement, Objective, ObjectiveFilter};
+use crate::persistence::objectives::ObjectiveFilter;
+use crate::service::objectives::{self, Measurement, Objective};
 use crate::text_enum;
 
 list_response!(ObjectiveList, Objective);
@@ -97,10 +98,9 @@ pub async fn list(
         clause: q.clause,
         due_before: q.due_before,
         due_after: q.due_after,
-        attainment: q.attainment,
         q: q.q,
     };
-    let page = objectives::list(&state.db, &caller.0, filter, &request).await?;
+    let page = objectives::list(&state.db, &caller.0, filter, q.attainment, &request).await?;
     Ok(csv::list_response(&req, &ObjectiveList::from(page)))
 }
 
