@@ -235,24 +235,35 @@ fn complete(doc: &mut Value) {
                 let summary = op.get("summary").cloned().unwrap_or_default();
                 op.insert("description".into(), summary);
             }
-            describe_required_roles(op);
+            declare_required_roles(op);
         }
     }
 }
 
-/// "Requires: manager." closes the description of an operation whose annotation names
-/// access roles; the same annotation is what the service enforces.
-fn describe_required_roles(op: &mut Map<String, Value>) {
-    let roles: Vec<String> = super::route_table::required_roles(&Value::Object(op.clone()))
-        .iter()
-        .map(|r| format!("`{r}`"))
-        .collect();
-    if roles.is_empty() {
+/// The access roles a handler's annotation names as `bearer` scopes become the operation's
+/// `x-required-roles` (what the service enforces) and close its description with
+/// "Requires: manager."; the security requirement itself stays the plain bearer token, as
+/// OpenAPI defines scopes for OAuth only.
+fn declare_required_roles(op: &mut Map<String, Value>) {
+    let scopes: Vec<Value> = op
+        .get("security")
+        .and_then(|s| s.pointer("/0/bearer"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if scopes.is_empty() {
         return;
     }
+    op.insert("security".into(), json!([{ "bearer": [] }]));
+    let roles: Vec<String> = scopes
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|r| format!("`{r}`"))
+        .collect();
     let description = op["description"].as_str().unwrap_or_default();
     let described = format!("{description}\n\nRequires: {}.", roles.join(" or "));
     op.insert("description".into(), described.into());
+    op.insert("x-required-roles".into(), Value::Array(scopes));
 }
 
 /// Each paginated list (a GET taking `cursor`) gets its CSV export, `GET /api/v1/exports/{collection}`,

@@ -96,8 +96,8 @@ impl Kind {
 struct Operation {
     method: String,
     query_rules: Vec<QueryRule>,
-    /// The access roles the operation requires (any of them): the scopes of its `bearer`
-    /// security requirement. Empty: any authenticated caller.
+    /// The access roles the operation requires (any of them). Empty: any authenticated
+    /// caller.
     roles: Vec<AccessRole>,
 }
 
@@ -110,15 +110,14 @@ pub struct RouteTable {
     routes: Vec<Route>,
 }
 
-/// The roles named as scopes of the operation's `bearer` security requirement.
+/// The access roles an operation requires (any of them), as the served document lists them
+/// in `x-required-roles`.
 pub fn required_roles(operation: &Value) -> Vec<AccessRole> {
-    operation["security"]
+    operation["x-required-roles"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|requirement| requirement["bearer"].as_array())
-        .flatten()
-        .filter_map(|scope| scope.as_str().and_then(AccessRole::parse))
+        .filter_map(|role| role.as_str().and_then(AccessRole::parse))
         .collect()
 }
 

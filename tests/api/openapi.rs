@@ -247,15 +247,13 @@ fn gets_by_id_offer_304() {
 }
 
 /// The access role an operation requires is declared once, in its annotation: the document
-/// shows it as the `bearer` scopes and in the description.
+/// shows it as `x-required-roles` and in the description.
 #[test]
 fn required_roles_are_documented() {
     let doc = itsms::http::openapi::document();
     let create = &doc["paths"]["/api/v1/processes"]["post"];
-    assert_eq!(
-        create["security"],
-        serde_json::json!([{"bearer": ["manager"]}])
-    );
+    assert_eq!(create["x-required-roles"], serde_json::json!(["manager"]));
+    assert_eq!(create["security"], serde_json::json!([{"bearer": []}]));
     assert!(
         create["description"]
             .as_str()
@@ -265,10 +263,7 @@ fn required_roles_are_documented() {
         create["description"]
     );
     let users = &doc["paths"]["/api/v1/users"]["get"];
-    assert_eq!(
-        users["security"],
-        serde_json::json!([{"bearer": ["admin"]}])
-    );
+    assert_eq!(users["x-required-roles"], serde_json::json!(["admin"]));
 }
 
 /// A response built from an inlined request shape must not refuse its own other fields.
@@ -311,7 +306,7 @@ fn every_operation_declares_its_roles() {
             let public = security
                 .as_array()
                 .is_some_and(|s| s.is_empty() || s[0].as_object().is_some_and(|o| o.is_empty()));
-            let scopes = security[0]["bearer"]
+            let scopes = op["x-required-roles"]
                 .as_array()
                 .is_some_and(|s| !s.is_empty());
             if !public && !scopes && !open_to_any_user.contains(&id) {
