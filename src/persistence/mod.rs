@@ -6,10 +6,12 @@ pub mod clauses;
 pub mod corrective_actions;
 pub mod entities;
 pub mod findings;
+pub mod idempotency_keys;
 pub mod login_attempts;
 pub mod objectives;
 pub mod page;
 pub mod processes;
+pub mod refresh_tokens;
 pub mod sms_roles;
 pub mod users;
 

@@ -316,3 +316,38 @@ pub async fn api_keys<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Vec<S
 pub async fn count<C: ConnectionTrait>(db: &C) -> Result<u64> {
     Ok(row::Entity::find().count(db).await?)
 }
+
+/// A user's row by (lower-cased) email, password hash included, for logging in.
+pub async fn row_by_email<C: ConnectionTrait>(db: &C, email: &str) -> Result<Option<row::Model>> {
+    Ok(row::Entity::find()
+        .filter(row::Column::Email.eq(email))
+        .one(db)
+        .await?)
+}
+
+/// A user's row by id, for issuing tokens.
+pub async fn row_by_id<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<row::Model>> {
+    Ok(row::Entity::find_by_id(id.to_string()).one(db).await?)
+}
+
+/// The API key with this hash.
+pub async fn api_key_by_hash<C: ConnectionTrait>(
+    db: &C,
+    key_hash: &str,
+) -> Result<Option<StoredApiKey>> {
+    Ok(api_key::Entity::find()
+        .filter(api_key::Column::KeyHash.eq(key_hash))
+        .one(db)
+        .await?
+        .map(Into::into))
+}
+
+/// Notes when a key was last exchanged (bookkeeping, not a change of the key).
+pub async fn touch_api_key<C: ConnectionTrait>(db: &C, id: &str, at: DateTime<Utc>) -> Result<()> {
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::LastUsedAt, Expr::value(at))
+        .filter(api_key::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -2,16 +2,14 @@
 //! and returned again for a retry with the same request. A reservation whose request has
 //! not answered within its lease (the server died) is taken over by the next retry.
 
-use chrono::Duration;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::DatabaseConnection;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
-use crate::persistence::entities::idempotency_key::{self as row, Entity};
-use crate::persistence::is_unique_violation;
-use chrono::{DateTime, Utc};
+use crate::persistence::entities::idempotency_key as row;
+use crate::persistence::idempotency_keys as stored;
 
 pub const RETENTION_HOURS: i64 = 24;
 
@@ -73,71 +71,34 @@ pub async fn reserve(
     now: DateTime<Utc>,
     lease: Duration,
 ) -> Result<Reservation> {
-    let expired_before = now - Duration::hours(RETENTION_HOURS);
-    Entity::delete_many()
-        .filter(row::Column::CreatedAt.lt(expired_before))
-        .exec(db)
-        .await?;
-    let inserted = row::ActiveModel {
-        user_id: Set(user_id.to_string()),
-        key: Set(key.to_string()),
-        request_hash: Set(request_hash.to_string()),
-        status: Set(None),
-        response_body: Set(None),
-        response_headers: Set(None),
-        created_at: Set(now),
+    let id = (user_id, key);
+    stored::purge(db, now - Duration::hours(RETENTION_HOURS)).await?;
+    if stored::insert(db, id, request_hash, now).await? {
+        return Ok(Reservation::New);
     }
-    .insert(db)
-    .await;
-    match inserted {
-        Ok(_) => Ok(Reservation::New),
-        Err(e) if is_unique_violation(&e) => {
-            let Some(existing) = Entity::find_by_id((user_id.to_string(), key.to_string()))
-                .one(db)
-                .await?
-            else {
-                return Ok(Reservation::InProgress);
-            };
-            Ok(match existing {
-                e if e.request_hash != request_hash => Reservation::Mismatch,
-                row::Model {
-                    status: Some(status),
-                    response_body,
-                    response_headers,
-                    ..
-                } => Reservation::Replay(StoredResponse {
-                    status: status as u16,
-                    body: response_body.unwrap_or_default(),
-                    headers: response_headers.unwrap_or_else(|| "{}".into()),
-                }),
-                e if e.created_at < now - lease => take_over(db, user_id, key, now, lease).await?,
-                _ => Reservation::InProgress,
-            })
+    let Some(existing) = stored::find(db, id).await? else {
+        return Ok(Reservation::InProgress);
+    };
+    Ok(match existing {
+        e if e.request_hash != request_hash => Reservation::Mismatch,
+        row::Model {
+            status: Some(status),
+            response_body,
+            response_headers,
+            ..
+        } => Reservation::Replay(StoredResponse {
+            status: status as u16,
+            body: response_body.unwrap_or_default(),
+            headers: response_headers.unwrap_or_else(|| "{}".into()),
+        }),
+        e if e.created_at < now - lease => {
+            if stored::take_over(db, id, now - lease, now).await? {
+                Reservation::New
+            } else {
+                Reservation::InProgress
+            }
         }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// One statement, so of two retries racing for a dead reservation only one wins.
-async fn take_over(
-    db: &DatabaseConnection,
-    user_id: &str,
-    key: &str,
-    now: DateTime<Utc>,
-    lease: Duration,
-) -> Result<Reservation> {
-    let taken = Entity::update_many()
-        .col_expr(row::Column::CreatedAt, Expr::value(now))
-        .filter(row::Column::UserId.eq(user_id))
-        .filter(row::Column::Key.eq(key))
-        .filter(row::Column::Status.is_null())
-        .filter(row::Column::CreatedAt.lt(now - lease))
-        .exec(db)
-        .await?;
-    Ok(if taken.rows_affected == 1 {
-        Reservation::New
-    } else {
-        Reservation::InProgress
+        _ => Reservation::InProgress,
     })
 }
 
@@ -147,25 +108,13 @@ pub async fn complete(
     key: &str,
     response: &StoredResponse,
 ) -> Result<()> {
-    row::ActiveModel {
-        user_id: Set(user_id.to_string()),
-        key: Set(key.to_string()),
-        status: Set(Some(response.status as i32)),
-        response_body: Set(Some(response.body.clone())),
-        response_headers: Set(Some(response.headers.clone())),
-        ..Default::default()
-    }
-    .update(db)
-    .await?;
-    Ok(())
+    let (status, body, headers) = (response.status, &response.body, &response.headers);
+    stored::store_response(db, (user_id, key), status, body, headers).await
 }
 
 /// Forgets a reservation whose request failed on the server, so a retry runs again.
 pub async fn release(db: &DatabaseConnection, user_id: &str, key: &str) -> Result<()> {
-    Entity::delete_by_id((user_id.to_string(), key.to_string()))
-        .exec(db)
-        .await?;
-    Ok(())
+    stored::delete(db, (user_id, key)).await
 }
 
 #[cfg(test)]

@@ -1,13 +1,12 @@
 //! Service accounts: an API key is exchanged for an access token.
 
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::DatabaseConnection;
 
 use super::sessions::roles_of;
 use super::{Auth, TokenPair, sha256_hex};
 use crate::domain::user::UserKind;
 use crate::error::{Error, Result};
-use crate::persistence::entities::{api_key, user};
+use crate::persistence::users;
 
 /// Exchanges a service account's API key for an access token (no refresh token: the key is the long-lived secret).
 pub async fn exchange_api_key(
@@ -15,10 +14,7 @@ pub async fn exchange_api_key(
     auth: &Auth,
     key: &str,
 ) -> Result<TokenPair> {
-    let found = api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(sha256_hex(key)))
-        .one(db)
-        .await?;
+    let found = users::api_key_by_hash(db, &sha256_hex(key)).await?;
     let now = auth.clock.now();
     let Some(row) =
         found.filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|e| e > now))
@@ -27,17 +23,11 @@ pub async fn exchange_api_key(
             "unknown, revoked or expired API key",
         ));
     };
-    let owner = user::Entity::find_by_id(row.user_id.clone())
-        .one(db)
-        .await?;
+    let owner = users::row_by_id(db, &row.user_id).await?;
     let Some(owner) = owner.filter(|u| u.active && u.kind == UserKind::Service.as_str()) else {
         return Err(Error::Unauthenticated("API key owner inactive"));
     };
-    api_key::Entity::update_many()
-        .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
-        .filter(api_key::Column::Id.eq(row.id))
-        .exec(db)
-        .await?;
+    users::touch_api_key(db, &row.id, now).await?;
     Ok(TokenPair {
         access_token: auth.issue_access_token(&owner.id, &roles_of(&owner))?,
         token_type: "Bearer".into(),

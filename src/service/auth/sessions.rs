@@ -1,8 +1,7 @@
 //! Sessions: password login, rotating refresh tokens, logout and revocation.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -10,8 +9,9 @@ use super::{Auth, passwords, random_secret, sha256_hex, throttle};
 use crate::domain::access::AccessRole;
 use crate::domain::user::UserKind;
 use crate::error::{Error, Result};
-use crate::persistence::entities::{refresh_token, user};
-use crate::persistence::from_json_text;
+use crate::persistence::entities::user;
+use crate::persistence::refresh_tokens::{self, NewRefreshToken};
+use crate::persistence::{from_json_text, users};
 use crate::service::{begin_write, new_id};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -42,18 +42,15 @@ async fn issue_pair<C: sea_orm::ConnectionTrait>(
 ) -> Result<TokenPair> {
     let refresh = format!("rt_{}", random_secret());
     let created = auth.clock.now();
-    refresh_token::ActiveModel {
-        id: Set(new_id()),
-        user_id: Set(u.id.clone()),
-        family_id: Set(family_id),
-        token_hash: Set(sha256_hex(&refresh)),
-        expires_at: Set(created + Duration::seconds(auth.refresh_ttl_secs as i64)),
-        used_at: Set(None),
-        revoked_at: Set(None),
-        created_at: Set(created),
-    }
-    .insert(conn)
-    .await?;
+    let token = NewRefreshToken {
+        id: new_id(),
+        user_id: &u.id,
+        family_id,
+        token_hash: sha256_hex(&refresh),
+        expires_at: created + Duration::seconds(auth.refresh_ttl_secs as i64),
+        created_at: created,
+    };
+    refresh_tokens::insert(conn, token).await?;
     Ok(TokenPair {
         access_token: auth.issue_access_token(&u.id, &roles_of(u))?,
         token_type: "Bearer".into(),
@@ -80,10 +77,7 @@ pub async fn login(
     let address_key = throttle::address_key(client_addr);
     let permit = passwords::permit().await?;
     throttle::admit(db, auth, &account_key, &address_key, auth.clock.now()).await?;
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(db)
-        .await?;
+    let found = users::row_by_email(db, &email).await?;
     let stored_hash = found.as_ref().and_then(|u| u.password_hash.clone());
     let password_ok = passwords::verify_password(permit, password.to_string(), stored_hash).await?;
     let user = match found {
@@ -101,15 +95,12 @@ pub async fn login(
 /// revokes its whole family (someone else may hold a copy).
 pub async fn refresh(db: &DatabaseConnection, auth: &Auth, token: &str) -> Result<TokenPair> {
     let tx = begin_write(db).await?;
-    let found = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(sha256_hex(token)))
-        .one(&tx)
-        .await?;
+    let found = refresh_tokens::find_by_hash(&tx, &sha256_hex(token), None).await?;
     let Some(row) = found else {
         return Err(Error::Unauthenticated("unknown refresh token"));
     };
     if row.used_at.is_some() || row.revoked_at.is_some() {
-        revoke_family(&tx, &row.family_id, auth.clock.now()).await?;
+        refresh_tokens::revoke_family(&tx, &row.family_id, auth.clock.now()).await?;
         tx.commit().await?;
         return Err(Error::Unauthenticated(
             "refresh token reused; its family is revoked",
@@ -118,23 +109,12 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, token: &str) -> Resul
     if row.expires_at <= auth.clock.now() {
         return Err(Error::Unauthenticated("refresh token expired"));
     }
-    let owner = user::Entity::find_by_id(row.user_id.clone())
-        .one(&tx)
-        .await?;
+    let owner = users::row_by_id(&tx, &row.user_id).await?;
     let Some(owner) = owner.filter(|u| u.active) else {
         return Err(Error::Unauthenticated("account inactive"));
     };
-    // Spends the token only if nobody else did meanwhile: on PostgreSQL a concurrent
-    // refresh with the same token waits for this row and then finds it used.
-    let spent = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(auth.clock.now()))
-        .filter(refresh_token::Column::Id.eq(row.id.clone()))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(&tx)
-        .await?;
-    if spent.rows_affected == 0 {
-        revoke_family(&tx, &row.family_id, auth.clock.now()).await?;
+    if !refresh_tokens::spend(&tx, &row.id, auth.clock.now()).await? {
+        refresh_tokens::revoke_family(&tx, &row.family_id, auth.clock.now()).await?;
         tx.commit().await?;
         return Err(Error::Unauthenticated(
             "refresh token reused; its family is revoked",
@@ -145,20 +125,6 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, token: &str) -> Resul
     Ok(pair)
 }
 
-async fn revoke_family<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    family_id: &str,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(at))
-        .filter(refresh_token::Column::FamilyId.eq(family_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
 /// Revokes the session (token family) of one of the caller's refresh tokens. Unknown tokens
 /// are ignored, so the answer does not tell whether a token exists.
 pub async fn logout(
@@ -167,13 +133,9 @@ pub async fn logout(
     user_id: &str,
     token: &str,
 ) -> Result<()> {
-    let found = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(sha256_hex(token)))
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .one(db)
-        .await?;
+    let found = refresh_tokens::find_by_hash(db, &sha256_hex(token), Some(user_id)).await?;
     if let Some(row) = found {
-        revoke_family(db, &row.family_id, auth.clock.now()).await?;
+        refresh_tokens::revoke_family(db, &row.family_id, auth.clock.now()).await?;
     }
     Ok(())
 }
@@ -184,11 +146,5 @@ pub async fn revoke_all_sessions<C: sea_orm::ConnectionTrait>(
     user_id: &str,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(at))
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(())
+    refresh_tokens::revoke_all(conn, user_id, at).await
 }
