@@ -94,33 +94,30 @@ pub async fn load_children<C: ConnectionTrait>(
     rows: Vec<row::Model>,
 ) -> Result<Vec<StoredAudit>> {
     let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
-    let mut clauses: HashMap<String, Vec<String>> = HashMap::new();
-    for c in audit_scope_clause::Entity::find()
-        .filter(audit_scope_clause::Column::AuditId.is_in(ids.iter().cloned()))
-        .order_by_asc(audit_scope_clause::Column::Position)
-        .all(conn)
-        .await?
-    {
-        clauses.entry(c.audit_id).or_default().push(c.clause);
-    }
-    let mut processes: HashMap<String, Vec<String>> = HashMap::new();
-    for p in audit_scope_process::Entity::find()
-        .filter(audit_scope_process::Column::AuditId.is_in(ids.iter().cloned()))
-        .order_by_asc(audit_scope_process::Column::Position)
-        .all(conn)
-        .await?
-    {
-        processes.entry(p.audit_id).or_default().push(p.process_id);
-    }
-    let mut auditors: HashMap<String, Vec<String>> = HashMap::new();
-    for a in audit_auditor::Entity::find()
-        .filter(audit_auditor::Column::AuditId.is_in(ids))
-        .order_by_asc(audit_auditor::Column::Position)
-        .all(conn)
-        .await?
-    {
-        auditors.entry(a.audit_id).or_default().push(a.user_id);
-    }
+    use audit_auditor::Column as Auditor;
+    use audit_scope_clause::Column as ScopeClause;
+    use audit_scope_process::Column as ScopeProcess;
+    let mut clauses = super::children_of::<audit_scope_clause::Entity, _, _>(
+        conn,
+        (ScopeClause::AuditId, ScopeClause::Position),
+        &ids,
+        |c| (c.audit_id, c.clause),
+    )
+    .await?;
+    let mut processes = super::children_of::<audit_scope_process::Entity, _, _>(
+        conn,
+        (ScopeProcess::AuditId, ScopeProcess::Position),
+        &ids,
+        |p| (p.audit_id, p.process_id),
+    )
+    .await?;
+    let mut auditors = super::children_of::<audit_auditor::Entity, _, _>(
+        conn,
+        (Auditor::AuditId, Auditor::Position),
+        &ids,
+        |a| (a.audit_id, a.user_id),
+    )
+    .await?;
     rows.into_iter()
         .map(|m| {
             let state = AuditState::parse(&m.state)

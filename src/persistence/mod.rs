@@ -15,14 +15,14 @@ pub mod refresh_tokens;
 pub mod sms_roles;
 pub mod users;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    RuntimeErr, Set, SqlErr, TransactionTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, RuntimeErr, Set, SqlErr, TransactionTrait,
 };
 
 pub use aggregate::Aggregate;
@@ -255,6 +255,31 @@ where
     rows.iter()
         .map(|r| Ok(r.try_get::<String>("", "id")?))
         .collect()
+}
+
+/// The child rows of `parent_ids` in `E`, in `order`, grouped by parent: one query for a
+/// whole page. `split` gives a row's parent id and the value to keep.
+pub async fn children_of<E, C, V>(
+    conn: &C,
+    (parent_column, order): (E::Column, E::Column),
+    parent_ids: &[String],
+    split: impl Fn(E::Model) -> (String, V),
+) -> Result<HashMap<String, Vec<V>>, Error>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let mut out: HashMap<String, Vec<V>> = HashMap::new();
+    for row in E::find()
+        .filter(parent_column.is_in(parent_ids.iter().cloned()))
+        .order_by_asc(order)
+        .all(conn)
+        .await?
+    {
+        let (parent, value) = split(row);
+        out.entry(parent).or_default().push(value);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -73,15 +73,14 @@ pub async fn load_children<C: ConnectionTrait>(
     rows: Vec<row::Model>,
 ) -> Result<Vec<StoredObjective>> {
     let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
-    let mut clauses: HashMap<String, Vec<String>> = HashMap::new();
-    for c in objective_clause::Entity::find()
-        .filter(objective_clause::Column::ObjectiveId.is_in(ids))
-        .order_by_asc(objective_clause::Column::Position)
-        .all(conn)
-        .await?
-    {
-        clauses.entry(c.objective_id).or_default().push(c.clause);
-    }
+    use objective_clause::Column as Clause;
+    let mut clauses = super::children_of::<objective_clause::Entity, _, _>(
+        conn,
+        (Clause::ObjectiveId, Clause::Position),
+        &ids,
+        |c| (c.objective_id, c.clause),
+    )
+    .await?;
     rows.into_iter()
         .map(|m| {
             let clauses = clauses.remove(&m.id).unwrap_or_default();

@@ -74,15 +74,14 @@ pub async fn load_children<C: ConnectionTrait>(
     rows: Vec<row::Model>,
 ) -> Result<Vec<StoredProcess>> {
     let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
-    let mut clauses: HashMap<String, Vec<String>> = HashMap::new();
-    for c in process_clause::Entity::find()
-        .filter(process_clause::Column::ProcessId.is_in(ids.iter().cloned()))
-        .order_by_asc(process_clause::Column::Position)
-        .all(conn)
-        .await?
-    {
-        clauses.entry(c.process_id).or_default().push(c.clause);
-    }
+    use process_clause::Column as Clause;
+    let mut clauses = super::children_of::<process_clause::Entity, _, _>(
+        conn,
+        (Clause::ProcessId, Clause::Position),
+        &ids,
+        |c| (c.process_id, c.clause),
+    )
+    .await?;
     let mut raci: HashMap<String, Vec<RaciAssignment>> = HashMap::new();
     for r in process_raci::Entity::find()
         .filter(process_raci::Column::ProcessId.is_in(ids))

@@ -1,12 +1,10 @@
 //! SMS roles in the database: the `sms_roles` row with its member rows.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set,
+    QuerySelect, QueryTrait, Set,
 };
 use serde_json::Value;
 
@@ -58,15 +56,13 @@ pub async fn load_children<C: ConnectionTrait>(
     rows: Vec<row::Model>,
 ) -> Result<Vec<StoredSmsRole>> {
     let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
-    let mut members: HashMap<String, Vec<String>> = HashMap::new();
-    for m in member::Entity::find()
-        .filter(member::Column::RoleId.is_in(ids))
-        .order_by_asc(member::Column::UserId)
-        .all(conn)
-        .await?
-    {
-        members.entry(m.role_id).or_default().push(m.user_id);
-    }
+    let mut members = super::children_of::<member::Entity, _, _>(
+        conn,
+        (member::Column::RoleId, member::Column::UserId),
+        &ids,
+        |m| (m.role_id, m.user_id),
+    )
+    .await?;
     Ok(rows
         .into_iter()
         .map(|m| StoredSmsRole {
