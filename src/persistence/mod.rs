@@ -11,6 +11,7 @@ pub mod login_attempts;
 pub mod objectives;
 pub mod page;
 pub mod processes;
+pub mod readiness;
 pub mod refresh_tokens;
 pub mod sms_roles;
 pub mod users;
