@@ -101,6 +101,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(corrective_actions::remove)
                 .service(corrective_actions::transition)
                 .service(corrective_actions::history)
+                .service(readiness::report)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),
         );
