@@ -113,6 +113,19 @@ both!(crud_score_level_and_bad_input, |app: TestApp| async move {
         20,
         "the stored score follows the ratings"
     );
+    let db = sea_orm::Database::connect(&app.db_url).await.unwrap();
+    for sql in [
+        format!("UPDATE risks SET score = 3 WHERE id = '{id}'"),
+        format!("UPDATE risks SET likelihood = 6, score = 24 WHERE id = '{id}'"),
+    ] {
+        assert!(
+            sea_orm::ConnectionTrait::execute_unprepared(&db, &sql)
+                .await
+                .is_err(),
+            "the database refuses {sql}"
+        );
+    }
+    db.close().await.ok();
     let (status, low) = app
         .patch(&path, &manager, json!({"likelihood": 1, "impact": 2}))
         .await;
