@@ -101,6 +101,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(corrective_actions::remove)
                 .service(corrective_actions::transition)
                 .service(corrective_actions::history)
+                .service(documents::list)
+                .service(documents::create)
+                .service(documents::get)
+                .service(documents::update)
+                .service(documents::remove)
+                .service(documents::transition)
+                .service(documents::documented_information)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),
         );
