@@ -191,6 +191,16 @@ both!(register_read_filter_and_sort, |app: TestApp| async move {
             .await;
         assert_eq!(status, StatusCode::OK, "{role}: {read}");
         assert_eq!(headers["etag"], "\"1\"");
+        let (status, _, _) = app
+            .call_full(
+                Method::GET,
+                &format!("{BASE}/{}", id(&policy)),
+                &token,
+                None,
+                &[("If-None-Match", "\"1\"")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED);
         let expected = if matches!(role, "manager" | "admin") {
             json!(["approve", "withdraw"])
         } else {

@@ -159,11 +159,15 @@ pub async fn transition(
     Ok(ok_versioned(&document, document.version))
 }
 
+/// What the standard expects, and the documents that cover it.
+///
 /// The documented information ISO/IEC 20000-1:2018 expects (documents and records), each
 /// item `covered` by an approved document in date, `out_of_date` when only approved
 /// documents overdue for review cover it, or `missing`. A document covers an item when it
 /// is of the item's kind (a `record` for a record, any other kind for a document) and one of
-/// its clauses is the item's clause or a sub-clause of it.
+/// its clauses is the item's clause or a sub-clause of it (a document filed under the parent
+/// clause only does not cover it). Review dates are judged on the service's date (UTC),
+/// returned as `as_of`.
 #[utoipa::path(operation_id = "documented_information", tag = "documents", security(("bearer" = ["viewer"])), responses((status = 200, body = DocumentedInformation)))]
 #[get("/documented-information")]
 pub async fn documented_information(
