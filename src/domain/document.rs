@@ -118,7 +118,7 @@ const fn withdraw(from: DocumentState) -> Transition<DocumentState, DocumentActi
 }
 
 /// Draft → approved → obsolete; an approved document goes back to draft to be revised, and
-/// a draft (a revision abandoned, a document never issued) may be withdrawn too.
+/// a draft (a revision abandoned, a document never put in force) may be withdrawn too.
 pub const WORKFLOW: &[Transition<DocumentState, DocumentAction, Document>] = &[
     Transition {
         from: DocumentState::Draft,
