@@ -116,6 +116,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(risks::remove)
                 .service(risks::transition)
                 .service(risks::history)
+                .service(documents::list)
+                .service(documents::create)
+                .service(documents::get)
+                .service(documents::update)
+                .service(documents::remove)
+                .service(documents::transition)
+                .service(documents::documented_information)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),
         );
