@@ -101,6 +101,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(corrective_actions::remove)
                 .service(corrective_actions::transition)
                 .service(corrective_actions::history)
+                .service(training_records::list)
+                .service(training_records::create)
+                .service(training_records::get)
+                .service(training_records::update)
+                .service(training_records::remove)
+                .service(training_records::gaps)
                 .service(readiness::report)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),

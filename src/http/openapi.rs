@@ -12,6 +12,7 @@ use super::handlers::findings::FindingSort;
 use super::handlers::objectives::{MeasurementSort, ObjectiveSort};
 use super::handlers::processes::ProcessSort;
 use super::handlers::sms_roles::SmsRoleSort;
+use super::handlers::training_records::TrainingRecordSort;
 use super::handlers::users::UserSort;
 use super::problem::{Problem, ProblemField};
 
@@ -40,12 +41,13 @@ resources carry `allowed_actions` for the calling user.",
         (name = "objectives", description = "Objectives, their 6.2.2 plans and measurements (clauses 6.2, 9.1)"),
         (name = "audits", description = "Internal and external audits (clause 9.2), their findings and the audit coverage"),
         (name = "corrective actions", description = "Corrective actions (clause 10.1): correction, root cause, action, verification of effectiveness"),
+        (name = "competence", description = "Training records and the competence gaps of people holding SMS roles (clause 7.2)"),
         (name = "reports", description = "Certification readiness and the other reports, computed from live data"),
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
         (name = "operations", description = "Health and metrics"),
     ),
     // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
-    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort))
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, TrainingRecordSort))
 )]
 struct ApiDoc;
 
@@ -225,6 +227,7 @@ fn complete(doc: &mut Value) {
                     "/api/v1/objectives",
                     "/api/v1/audits",
                     "/api/v1/corrective-actions",
+                    "/api/v1/training-records",
                 ]
                 .contains(&path.as_str())
                     || path == "/api/v1/audits/{id}/findings");

@@ -14,6 +14,7 @@ pub mod processes;
 pub mod readiness;
 pub mod refresh_tokens;
 pub mod sms_roles;
+pub mod training_records;
 pub mod users;
 
 use std::collections::{HashMap, HashSet};

@@ -12,6 +12,7 @@ pub mod objectives;
 pub mod processes;
 pub mod readiness;
 pub mod sms_roles;
+pub mod training_records;
 pub mod users;
 pub mod write;
 

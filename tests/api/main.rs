@@ -21,5 +21,6 @@ mod processes;
 mod readiness;
 mod sms_roles;
 mod startup;
+mod training_records;
 mod users;
 mod write_path;

@@ -9,4 +9,5 @@ pub mod objectives;
 pub mod processes;
 pub mod readiness;
 pub mod sms_roles;
+pub mod training_records;
 pub mod users;

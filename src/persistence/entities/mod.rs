@@ -19,4 +19,5 @@ pub mod process_raci;
 pub mod refresh_token;
 pub mod sms_role;
 pub mod sms_role_member;
+pub mod training_record;
 pub mod user;
