@@ -91,7 +91,7 @@ pub fn is_current(
 
 text_enum! {
     /// Why a requirement is not met: no record at all, or only records that have expired.
-    pub enum GapStatus {
+    pub enum CompetenceGapStatus {
         Missing => "missing",
         Expired => "expired",
     }
@@ -126,14 +126,14 @@ pub struct CompetenceGap {
     pub role_name: String,
     /// As the role names it.
     pub competence: String,
-    pub status: GapStatus,
+    pub status: CompetenceGapStatus,
     /// For `expired`: the latest expiry date among the person's records of the competence.
     pub expired_on: Option<NaiveDate>,
 }
 
 /// The counts of a gap report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
-pub struct GapSummary {
+pub struct CompetenceGapSummary {
     /// People holding at least one of the SMS roles checked.
     pub people_checked: u64,
     /// Pairs of (person, role, required competence) checked.
@@ -149,7 +149,7 @@ pub struct GapSummary {
 /// The competence gaps of the SMS on one day.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GapReport {
-    pub summary: GapSummary,
+    pub summary: CompetenceGapSummary,
     pub gaps: Vec<CompetenceGap>,
 }
 
@@ -177,7 +177,7 @@ pub fn competence_gaps(
         }
     }
     let mut people: HashSet<&str> = HashSet::new();
-    let mut summary = GapSummary::default();
+    let mut summary = CompetenceGapSummary::default();
     let mut gaps: Vec<CompetenceGap> = Vec::new();
     for role in roles {
         let mut seen: HashSet<String> = HashSet::new();
@@ -208,9 +208,9 @@ pub fn competence_gaps(
                     role_name: role.role_name.clone(),
                     competence: (*competence).clone(),
                     status: if expired_on.is_some() {
-                        GapStatus::Expired
+                        CompetenceGapStatus::Expired
                     } else {
-                        GapStatus::Missing
+                        CompetenceGapStatus::Missing
                     },
                     expired_on,
                 });
@@ -230,7 +230,7 @@ pub fn competence_gaps(
     summary.gaps = gaps.len() as u64;
     summary.missing = gaps
         .iter()
-        .filter(|g| g.status == GapStatus::Missing)
+        .filter(|g| g.status == CompetenceGapStatus::Missing)
         .count() as u64;
     summary.expired = summary.gaps - summary.missing;
     GapReport { summary, gaps }
@@ -334,7 +334,15 @@ mod tests {
         }
     }
 
-    fn rows(report: &GapReport) -> Vec<(String, String, String, GapStatus, Option<NaiveDate>)> {
+    fn rows(
+        report: &GapReport,
+    ) -> Vec<(
+        String,
+        String,
+        String,
+        CompetenceGapStatus,
+        Option<NaiveDate>,
+    )> {
         report
             .gaps
             .iter()
@@ -380,7 +388,7 @@ mod tests {
             held("b", "Golf", "2026-01-01", None),
         ];
         let report = competence_gaps(&roles, &people(), &records, day("2027-03-10"));
-        use GapStatus::*;
+        use CompetenceGapStatus::*;
         let expiry = Some(day("2027-03-10"));
         assert_eq!(
             rows(&report),
@@ -410,7 +418,7 @@ mod tests {
         );
         assert_eq!(
             report.summary,
-            GapSummary {
+            CompetenceGapSummary {
                 people_checked: 3,
                 requirements_checked: 6,
                 gaps: 3,
@@ -433,7 +441,7 @@ mod tests {
         let lapsed = held("a", "First aid", "2020-01-01", Some("2022-01-01"));
         let today = day("2027-03-10");
         let report = competence_gaps(&roles, &people(), std::slice::from_ref(&lapsed), today);
-        assert_eq!(report.gaps[0].status, GapStatus::Expired);
+        assert_eq!(report.gaps[0].status, CompetenceGapStatus::Expired);
         assert_eq!(
             report.summary.people_checked, 1,
             "listed twice, checked once"
@@ -445,7 +453,7 @@ mod tests {
         let empty = competence_gaps(&[], &people(), &[], today);
         assert_eq!(
             (empty.gaps.len(), empty.summary),
-            (0, GapSummary::default())
+            (0, CompetenceGapSummary::default())
         );
         let unknown = competence_gaps(
             &[role("r", "R", &["X"], &["z"])],

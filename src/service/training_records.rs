@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::{Caller, write};
 use crate::domain::DomainError;
 use crate::domain::competence::{
-    self as rules, CompetenceGap, GapSummary, TrainingRecordFields, TrainingRecordPatch,
+    self as rules, CompetenceGap, CompetenceGapSummary, TrainingRecordFields, TrainingRecordPatch,
 };
 use crate::error::Result;
 use crate::persistence::Aggregate;
@@ -149,7 +149,7 @@ pub async fn list(
 pub struct CompetenceGaps {
     /// The date the report judges by (the service's date, UTC).
     pub as_of: NaiveDate,
-    pub summary: GapSummary,
+    pub summary: CompetenceGapSummary,
     /// One row per requirement not met, by person, then role, then the role's order of
     /// competences.
     pub gaps: Vec<CompetenceGap>,

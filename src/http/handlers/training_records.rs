@@ -133,12 +133,14 @@ pub struct CompetenceGapQuery {
     pub user_id: Option<String>,
 }
 
-/// Competence gaps (clause 7.2): for every person holding an SMS role, each competence the
-/// role requires of which they hold no current training record, by the service's date: a
-/// row with `status` `missing` (no record of it) or `expired` (only records that lapsed,
-/// with the latest `expired_on`). Competences are compared without regard to case; a
-/// record does not count on its expiry date.
-#[utoipa::path(operation_id = "competence_gaps_report", tag = "competence", security(("bearer" = ["viewer"])), params(CompetenceGapQuery), responses((status = 200, body = CompetenceGaps)))]
+/// Competence gaps (clause 7.2): people holding an SMS role without a current training
+/// record of each competence the role requires.
+///
+/// One row per person, role and required competence not met on the service's date, with
+/// `status` `missing` (no record of it) or `expired` (only records that lapsed; `expired_on`
+/// is the latest expiry). Competences are compared without regard to case; a record no
+/// longer counts on its expiry date.
+#[utoipa::path(operation_id = "competence_gaps_report", tag = "reports", security(("bearer" = ["viewer"])), params(CompetenceGapQuery), responses((status = 200, body = CompetenceGaps)))]
 #[get("/reports/competence-gaps")]
 pub async fn gaps(
     state: Data<AppState>,
