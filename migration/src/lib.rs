@@ -7,6 +7,7 @@ mod m20261125_000003_api_key_versions;
 mod m20261125_000004_control_loop;
 mod m20261126_000006_documents;
 mod m20261126_000007_improvements_risks;
+mod m20261126_000009_training_records;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_control_loop::Migration),
             Box::new(m20261126_000006_documents::Migration),
             Box::new(m20261126_000007_improvements_risks::Migration),
+            Box::new(m20261126_000009_training_records::Migration),
         ]
     }
 }

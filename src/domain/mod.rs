@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod clause;
+pub mod competence;
 pub mod corrective_action;
 pub mod document;
 pub mod documented_information;

@@ -18,6 +18,7 @@ pub mod readiness;
 pub mod refresh_tokens;
 pub mod risks;
 pub mod sms_roles;
+pub mod training_records;
 pub mod users;
 
 use std::collections::{HashMap, HashSet};

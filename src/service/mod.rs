@@ -15,6 +15,7 @@ pub mod processes;
 pub mod readiness;
 pub mod risks;
 pub mod sms_roles;
+pub mod training_records;
 pub mod users;
 pub mod write;
 

@@ -24,5 +24,6 @@ mod readiness;
 mod risks;
 mod sms_roles;
 mod startup;
+mod training_records;
 mod users;
 mod write_path;

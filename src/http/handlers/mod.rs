@@ -12,4 +12,5 @@ pub mod processes;
 pub mod readiness;
 pub mod risks;
 pub mod sms_roles;
+pub mod training_records;
 pub mod users;

@@ -23,4 +23,5 @@ pub mod refresh_token;
 pub mod risk;
 pub mod sms_role;
 pub mod sms_role_member;
+pub mod training_record;
 pub mod user;
