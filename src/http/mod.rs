@@ -101,6 +101,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(corrective_actions::remove)
                 .service(corrective_actions::transition)
                 .service(corrective_actions::history)
+                .service(assessments::list)
+                .service(assessments::create)
+                .service(assessments::get)
+                .service(assessments::update)
+                .service(assessments::remove)
+                .service(assessments::set_result)
+                .service(assessments::transition)
+                .service(assessments::summary)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),
         );

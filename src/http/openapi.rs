@@ -6,6 +6,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
 use super::csv::EXPORTS;
+use super::handlers::assessments::AssessmentSort;
 use super::handlers::audits::AuditSort;
 use super::handlers::corrective_actions::CorrectiveActionSort;
 use super::handlers::findings::FindingSort;
@@ -40,11 +41,12 @@ resources carry `allowed_actions` for the calling user.",
         (name = "objectives", description = "Objectives, their 6.2.2 plans and measurements (clauses 6.2, 9.1)"),
         (name = "audits", description = "Internal and external audits (clause 9.2), their findings and the audit coverage"),
         (name = "corrective actions", description = "Corrective actions (clause 10.1): correction, root cause, action, verification of effectiveness"),
+        (name = "assessments", description = "Gap assessments: the SMS judged clause by clause, the gaps, and the change against an earlier assessment"),
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
         (name = "operations", description = "Health and metrics"),
     ),
     // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
-    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort))
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, AssessmentSort))
 )]
 struct ApiDoc;
 
@@ -215,7 +217,8 @@ fn complete(doc: &mut Value) {
                 && !path.contains("/clauses")
                 && !path.ends_with("/measurements")
                 && !path.ends_with("/findings")
-                && !path.ends_with("/history");
+                && !path.ends_with("/history")
+                && !path.ends_with("/summary");
             let create = method == "post"
                 && ([
                     "/api/v1/processes",
@@ -224,6 +227,7 @@ fn complete(doc: &mut Value) {
                     "/api/v1/objectives",
                     "/api/v1/audits",
                     "/api/v1/corrective-actions",
+                    "/api/v1/assessments",
                 ]
                 .contains(&path.as_str())
                     || path == "/api/v1/audits/{id}/findings");

@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::DomainError;
+use crate::domain::assessment::AssessmentAction;
 use crate::domain::audit::AuditAction;
 use crate::domain::corrective_action::CorrectiveActionAction;
 use crate::domain::finding::FindingAction;
@@ -93,7 +94,8 @@ impl WorkflowAction {
             .chain(ObjectiveAction::ALL.iter().map(|a| a.as_str()))
             .chain(AuditAction::ALL.iter().map(|a| a.as_str()))
             .chain(FindingAction::ALL.iter().map(|a| a.as_str()))
-            .chain(CorrectiveActionAction::ALL.iter().map(|a| a.as_str()));
+            .chain(CorrectiveActionAction::ALL.iter().map(|a| a.as_str()))
+            .chain(AssessmentAction::ALL.iter().map(|a| a.as_str()));
         for action in actions {
             if !all.contains(&action) {
                 all.push(action);
@@ -299,7 +301,9 @@ impl From<DomainError> for ApiError {
                 errors: errors.into_iter().map(Into::into).collect(),
                 ..ApiError::new(Code::ValidationFailed, detail)
             },
-            DomainError::NotFound(_) => ApiError::new(Code::NotFound, detail),
+            DomainError::NotFound(_) | DomainError::NamedNotFound { .. } => {
+                ApiError::new(Code::NotFound, detail)
+            }
             DomainError::Forbidden(_) => ApiError::new(Code::Forbidden, detail),
             DomainError::InvalidTransition { allowed, .. } => ApiError {
                 allowed_actions: Some(allowed),
