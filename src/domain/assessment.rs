@@ -47,7 +47,7 @@ text_enum! {
 text_enum! {
     /// How a requirement clause moved against the baseline assessment. `not_compared`: it
     /// is `not_assessed` in one of the two, so nothing is known about a change.
-    pub enum Movement {
+    pub enum GapMovement {
         Improved => "improved",
         Regressed => "regressed",
         Unchanged => "unchanged",
@@ -79,7 +79,7 @@ editable_fields! {
 /// (`PUT /assessments/{id}/results/{clause}`).
 #[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ResultInput {
+pub struct AssessmentResultInput {
     pub status: ResultStatus,
     /// The assessor's judgement: what is missing, what was seen.
     #[serde(default)]
@@ -195,7 +195,7 @@ pub fn validate(input: AssessmentFields) -> Result<AssessmentFields, DomainError
 /// judged, so it is not stored.
 pub fn validate_result(
     clause: &str,
-    input: ResultInput,
+    input: AssessmentResultInput,
 ) -> Result<Option<ClauseResult>, DomainError> {
     let mut v = Validator::new();
     let result = ClauseResult {
@@ -306,7 +306,7 @@ pub const WORKFLOW: &[Transition<AssessmentState, AssessmentAction, AssessmentFa
 
 /// Counts of requirement clauses per status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
-pub struct StatusCounts {
+pub struct GapStatusCounts {
     /// Including requirement clauses without a recorded result.
     pub not_assessed: u64,
     pub not_met: u64,
@@ -314,7 +314,7 @@ pub struct StatusCounts {
     pub met: u64,
 }
 
-impl StatusCounts {
+impl GapStatusCounts {
     fn add(&mut self, status: ResultStatus) {
         match status {
             ResultStatus::NotAssessed => self.not_assessed += 1,
@@ -327,7 +327,7 @@ impl StatusCounts {
 
 /// A requirement clause that is `not_met` or `partially_met`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Gap {
+pub struct GapClause {
     #[schema(value_type = ClauseNumber)]
     pub clause: String,
     pub title: String,
@@ -337,7 +337,7 @@ pub struct Gap {
 
 /// A requirement clause whose status moved against the baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct ClauseMove {
+pub struct GapClauseMove {
     #[schema(value_type = ClauseNumber)]
     pub clause: String,
     pub title: String,
@@ -349,7 +349,7 @@ pub struct ClauseMove {
 
 /// The change of a tally against the baseline assessment.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct TallyChange {
+pub struct GapTallyChange {
     /// `share_met` of the baseline.
     #[schema(minimum = 0, maximum = 1)]
     pub share_met_before: f64,
@@ -357,41 +357,41 @@ pub struct TallyChange {
     #[schema(minimum = -1, maximum = 1)]
     pub share_met_change: f64,
     /// Clauses that rose in rank (`not_met` < `partially_met` < `met`), in catalog order.
-    pub improved: Vec<ClauseMove>,
+    pub improved: Vec<GapClauseMove>,
     /// Clauses that fell in rank, in catalog order.
-    pub regressed: Vec<ClauseMove>,
+    pub regressed: Vec<GapClauseMove>,
 }
 
 /// Where a group of requirement clauses stands.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Tally {
+pub struct GapTally {
     /// The number of requirement clauses (leaf clauses of the catalog) in the group.
     pub requirement_clauses: u64,
-    pub counts: StatusCounts,
+    pub counts: GapStatusCounts,
     /// `met` / `requirement_clauses`, 0 to 1, rounded to 4 decimals. `partially_met`
     /// counts as not met.
     #[schema(minimum = 0, maximum = 1)]
     pub share_met: f64,
     /// The `not_met` and `partially_met` clauses, in catalog order.
-    pub gaps: Vec<Gap>,
+    pub gaps: Vec<GapClause>,
     /// Against the baseline; null without `compare_to`.
-    pub change: Option<TallyChange>,
+    pub change: Option<GapTallyChange>,
 }
 
 /// The tally of one top-level clause.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct ClauseTally {
+pub struct GapClauseTally {
     #[schema(value_type = ClauseNumber, example = "8")]
     pub clause: String,
     pub title: String,
     #[serde(flatten)]
     #[schema(inline)]
-    pub tally: Tally,
+    pub tally: GapTally,
 }
 
 /// One requirement clause's status, and against the baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct RequirementStatus {
+pub struct GapRequirementStatus {
     #[schema(value_type = ClauseNumber)]
     pub clause: String,
     pub title: String,
@@ -399,15 +399,15 @@ pub struct RequirementStatus {
     /// Its status in the baseline; null without `compare_to`.
     pub before: Option<ResultStatus>,
     /// Null without `compare_to`.
-    pub movement: Option<Movement>,
+    pub movement: Option<GapMovement>,
 }
 
 /// The tallies of an assessment: overall, per top-level clause, and per requirement clause.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tallies {
-    pub overall: Tally,
-    pub by_clause: Vec<ClauseTally>,
-    pub requirements: Vec<RequirementStatus>,
+    pub overall: GapTally,
+    pub by_clause: Vec<GapClauseTally>,
+    pub requirements: Vec<GapRequirementStatus>,
 }
 
 fn rank(status: ResultStatus) -> usize {
@@ -419,14 +419,14 @@ fn rank(status: ResultStatus) -> usize {
 
 /// How a clause moved from `before` to `after`; a clause not assessed on either side is
 /// not compared.
-pub fn movement(before: ResultStatus, after: ResultStatus) -> Movement {
+pub fn movement(before: ResultStatus, after: ResultStatus) -> GapMovement {
     if before == ResultStatus::NotAssessed || after == ResultStatus::NotAssessed {
-        return Movement::NotCompared;
+        return GapMovement::NotCompared;
     }
     match rank(after).cmp(&rank(before)) {
-        std::cmp::Ordering::Greater => Movement::Improved,
-        std::cmp::Ordering::Less => Movement::Regressed,
-        std::cmp::Ordering::Equal => Movement::Unchanged,
+        std::cmp::Ordering::Greater => GapMovement::Improved,
+        std::cmp::Ordering::Less => GapMovement::Regressed,
+        std::cmp::Ordering::Equal => GapMovement::Unchanged,
     }
 }
 
@@ -443,11 +443,11 @@ fn tally<'a>(
     clauses: impl Iterator<Item = &'a &'static CatalogClause>,
     results: &[ClauseResult],
     baseline: Option<&[ClauseResult]>,
-) -> Tally {
+) -> GapTally {
     let notes: HashMap<&str, &ClauseResult> =
         results.iter().map(|r| (r.clause.as_str(), r)).collect();
-    let mut counts = StatusCounts::default();
-    let mut before_counts = StatusCounts::default();
+    let mut counts = GapStatusCounts::default();
+    let mut before_counts = GapStatusCounts::default();
     let mut gaps = Vec::new();
     let (mut improved, mut regressed) = (Vec::new(), Vec::new());
     let mut total = 0;
@@ -458,7 +458,7 @@ fn tally<'a>(
             .map_or(ResultStatus::NotAssessed, |r| r.status);
         counts.add(status);
         if matches!(status, ResultStatus::NotMet | ResultStatus::PartiallyMet) {
-            gaps.push(Gap {
+            gaps.push(GapClause {
                 clause: c.clause.clone(),
                 title: c.title.clone(),
                 status,
@@ -468,28 +468,28 @@ fn tally<'a>(
         if let Some(baseline) = baseline {
             let before = status_in(baseline, &c.clause);
             before_counts.add(before);
-            let moved = || ClauseMove {
+            let moved = || GapClauseMove {
                 clause: c.clause.clone(),
                 title: c.title.clone(),
                 before,
                 after: status,
             };
             match movement(before, status) {
-                Movement::Improved => improved.push(moved()),
-                Movement::Regressed => regressed.push(moved()),
+                GapMovement::Improved => improved.push(moved()),
+                GapMovement::Regressed => regressed.push(moved()),
                 _ => {}
             }
         }
     }
     let share_now = share(counts.met, total);
-    Tally {
+    GapTally {
         requirement_clauses: total,
         counts,
         share_met: rounded(share_now),
         gaps,
         change: baseline.map(|_| {
             let share_before = share(before_counts.met, total);
-            TallyChange {
+            GapTallyChange {
                 share_met_before: rounded(share_before),
                 share_met_change: rounded(share_now - share_before),
                 improved,
@@ -504,7 +504,7 @@ pub fn tallies(results: &[ClauseResult], baseline: Option<&[ClauseResult]>) -> T
     let all = requirement_clauses();
     let by_clause = top_level_clauses()
         .into_iter()
-        .map(|top| ClauseTally {
+        .map(|top| GapClauseTally {
             clause: top.clause.clone(),
             title: top.title.clone(),
             tally: tally(
@@ -519,7 +519,7 @@ pub fn tallies(results: &[ClauseResult], baseline: Option<&[ClauseResult]>) -> T
         .map(|c| {
             let status = status_in(results, &c.clause);
             let before = baseline.map(|b| status_in(b, &c.clause));
-            RequirementStatus {
+            GapRequirementStatus {
                 clause: c.clause.clone(),
                 title: c.title.clone(),
                 status,
@@ -624,19 +624,19 @@ mod tests {
 
     #[test]
     fn a_blank_not_assessed_result_clears_and_text_is_checked() {
-        let blank = ResultInput {
+        let blank = AssessmentResultInput {
             status: NotAssessed,
             notes: Some("  ".into()),
             evidence: None,
         };
         assert_eq!(validate_result("4.1", blank).unwrap(), None);
-        let deferred = ResultInput {
+        let deferred = AssessmentResultInput {
             status: NotAssessed,
             notes: Some("deferred to next week".into()),
             evidence: None,
         };
         assert!(validate_result("4.1", deferred).unwrap().is_some());
-        let bad = ResultInput {
+        let bad = AssessmentResultInput {
             status: Met,
             notes: Some("a\u{7}".into()),
             evidence: Some("x".repeat(10_001)),
@@ -749,13 +749,13 @@ mod tests {
 
     #[test]
     fn movement_ranks_and_leaves_unassessed_clauses_uncompared() {
-        assert_eq!(movement(NotMet, PartiallyMet), Movement::Improved);
-        assert_eq!(movement(NotMet, Met), Movement::Improved);
-        assert_eq!(movement(Met, PartiallyMet), Movement::Regressed);
-        assert_eq!(movement(Met, Met), Movement::Unchanged);
-        assert_eq!(movement(NotAssessed, Met), Movement::NotCompared);
-        assert_eq!(movement(Met, NotAssessed), Movement::NotCompared);
-        assert_eq!(movement(NotAssessed, NotAssessed), Movement::NotCompared);
+        assert_eq!(movement(NotMet, PartiallyMet), GapMovement::Improved);
+        assert_eq!(movement(NotMet, Met), GapMovement::Improved);
+        assert_eq!(movement(Met, PartiallyMet), GapMovement::Regressed);
+        assert_eq!(movement(Met, Met), GapMovement::Unchanged);
+        assert_eq!(movement(NotAssessed, Met), GapMovement::NotCompared);
+        assert_eq!(movement(Met, NotAssessed), GapMovement::NotCompared);
+        assert_eq!(movement(NotAssessed, NotAssessed), GapMovement::NotCompared);
     }
 
     #[test]
@@ -772,7 +772,7 @@ mod tests {
         assert_eq!(t.overall.requirement_clauses, 57);
         assert_eq!(
             t.overall.counts,
-            StatusCounts {
+            GapStatusCounts {
                 not_assessed: 52,
                 not_met: 1,
                 partially_met: 1,
@@ -833,7 +833,7 @@ mod tests {
         assert_eq!(four.share_met_change, 0.25);
         assert_eq!(
             four.improved,
-            [ClauseMove {
+            [GapClauseMove {
                 clause: "4.1".into(),
                 title: "Understanding the organization and its context".into(),
                 before: NotMet,
@@ -861,11 +861,11 @@ mod tests {
         assert_eq!(
             moves,
             [
-                ("4.1", Some(NotMet), Some(Movement::Improved)),
-                ("4.2", Some(Met), Some(Movement::Regressed)),
-                ("4.3", Some(PartiallyMet), Some(Movement::Unchanged)),
-                ("4.4", Some(NotAssessed), Some(Movement::NotCompared)),
-                ("5.1", Some(Met), Some(Movement::NotCompared)),
+                ("4.1", Some(NotMet), Some(GapMovement::Improved)),
+                ("4.2", Some(Met), Some(GapMovement::Regressed)),
+                ("4.3", Some(PartiallyMet), Some(GapMovement::Unchanged)),
+                ("4.4", Some(NotAssessed), Some(GapMovement::NotCompared)),
+                ("5.1", Some(Met), Some(GapMovement::NotCompared)),
             ]
         );
     }

@@ -10,7 +10,8 @@ use super::{Caller, write};
 use crate::domain::DomainError;
 use crate::domain::assessment::{
     self as rules, AssessmentAction, AssessmentFacts, AssessmentFields, AssessmentPatch,
-    AssessmentState, ClauseTally, RequirementStatus, ResultInput, ResultStatus, Tally, WORKFLOW,
+    AssessmentResultInput, AssessmentState, GapClauseTally, GapRequirementStatus, GapTally,
+    ResultStatus, WORKFLOW,
 };
 use crate::domain::clause::ClauseNumber;
 use crate::domain::workflow::{Relation, allowed_actions, decide};
@@ -185,7 +186,7 @@ pub async fn set_result(
     caller: &Caller,
     (id, clause): (&str, &str),
     expected_version: Option<i64>,
-    input: ResultInput,
+    input: AssessmentResultInput,
 ) -> Result<Assessment> {
     ensure_may_change(caller)?;
     let changed = write::modify::<StoredAssessment, _>(
@@ -197,13 +198,10 @@ pub async fn set_result(
             rules::requirement(clause)?;
             rules::ensure_open(before.assessment.state)?;
             let result = rules::validate_result(clause, input)?;
-            let Some(after) = rules::with_result(&before.assessment, clause, result.clone())?
-            else {
-                return Ok(None);
-            };
-            Ok(Some((after, result)))
+            let changes = rules::with_result(&before.assessment, clause, result.clone())?;
+            Ok(changes.map(|_| result))
         },
-        async |tx, (_, result)| stored::write_result(tx, id, clause, result.as_ref()).await,
+        async |tx, result| stored::write_result(tx, id, clause, result.as_ref()).await,
     )
     .await?;
     Ok(view(changed, caller))
@@ -280,11 +278,11 @@ pub struct AssessmentSummary {
     /// The baseline (`compare_to`); null without it.
     pub compared_to: Option<AssessmentHeading>,
     /// Every requirement clause.
-    pub overall: Tally,
+    pub overall: GapTally,
     /// Per top-level clause, 4 to 10.
-    pub by_clause: Vec<ClauseTally>,
+    pub by_clause: Vec<GapClauseTally>,
     /// Every requirement clause in catalog order, with its status (and the baseline's).
-    pub requirements: Vec<RequirementStatus>,
+    pub requirements: Vec<GapRequirementStatus>,
 }
 
 /// The summary of an assessment, against `compare_to` when given (another assessment, in

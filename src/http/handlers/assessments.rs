@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::assessment::{
-    AssessmentAction, AssessmentFields, AssessmentPatch, AssessmentState, ResultInput,
+    AssessmentAction, AssessmentFields, AssessmentPatch, AssessmentResultInput, AssessmentState,
 };
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
@@ -142,19 +142,21 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Record the result of one requirement clause (manager) and get the assessment back.
-/// `If-Match` takes the assessment's `ETag`; the assessment's version moves and the audit
-/// trail gets one `set_result` row holding `results.<clause>`. A result of `not_assessed`
-/// without notes and evidence clears the clause (it is then no longer listed). An unknown
-/// clause is 404; a heading clause (one with sub-clauses, such as `8.5.1`) is 422 naming
-/// its requirement clauses; a completed assessment is 409 `conflict`.
-#[utoipa::path(operation_id = "set_assessment_result", tag = "assessments", security(("bearer" = ["manager"])), params(("id" = String, Path, description = ID, max_length = 36), ("clause" = String, Path, description = CLAUSE, max_length = 16)), request_body = ResultInput, responses((status = 200, body = Assessment)))]
+/// Record the result of one requirement clause (manager).
+///
+/// Returns the assessment. `If-Match` takes the assessment's `ETag`; the assessment's
+/// version moves and the audit trail gets one `set_result` row holding `results.<clause>`.
+/// A result of `not_assessed` without notes and evidence clears the clause (it is then no
+/// longer listed). An unknown clause is 404; a heading clause (one with sub-clauses, such
+/// as `8.5.1`) is 422 naming its requirement clauses; a completed assessment is 409
+/// `conflict`.
+#[utoipa::path(operation_id = "set_assessment_result", tag = "assessments", security(("bearer" = ["manager"])), params(("id" = String, Path, description = ID, max_length = 36), ("clause" = String, Path, description = CLAUSE, max_length = 16)), request_body = AssessmentResultInput, responses((status = 200, body = Assessment)))]
 #[put("/assessments/{id}/results/{clause}")]
 pub async fn set_result(
     state: Data<AppState>,
     caller: Auth,
     path: Path<(String, String)>,
-    body: JsonBody<ResultInput>,
+    body: JsonBody<AssessmentResultInput>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let (id, clause) = path.into_inner();
@@ -178,13 +180,14 @@ pub async fn transition(
     Ok(ok_versioned(&assessment, assessment.version))
 }
 
-/// The gap analysis of an assessment: for every top-level clause (4 to 10) and overall,
-/// the number of requirement clauses — the catalog's leaf clauses, those without
-/// sub-clauses (57 in all) — the count per status (a clause without a result counts as
-/// `not_assessed`), `share_met` = `met` / requirement clauses (0 to 1, 4 decimals;
-/// `partially_met` counts as not met, as an auditor would count it), and the gaps (`not_met`
-/// and `partially_met` clauses with their notes). `requirements` lists every requirement
-/// clause with its status.
+/// The gap analysis of an assessment, and its change against an earlier one.
+///
+/// For every top-level clause (4 to 10) and overall: the number of requirement clauses —
+/// the catalog's leaf clauses, those without sub-clauses (57 in all) — the count per status
+/// (a clause without a result counts as `not_assessed`), `share_met` = `met` / requirement
+/// clauses (0 to 1, 4 decimals; `partially_met` counts as not met, as an auditor would
+/// count it), and the gaps (`not_met` and `partially_met` clauses with their notes).
+/// `requirements` lists every requirement clause with its status.
 ///
 /// With `compare_to` (the baseline, usually an earlier assessment): each requirement
 /// clause's status `before`, its `movement`, and per tally the baseline's share met, the
