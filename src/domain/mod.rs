@@ -2,6 +2,7 @@
 //! Pure Rust: no HTTP, no SQL, unit-tested without I/O.
 
 pub mod access;
+pub mod assessment;
 pub mod audit;
 pub mod clause;
 pub mod competence;

@@ -129,6 +129,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(documents::remove)
                 .service(documents::transition)
                 .service(documents::documented_information)
+                .service(assessments::list)
+                .service(assessments::create)
+                .service(assessments::get)
+                .service(assessments::update)
+                .service(assessments::remove)
+                .service(assessments::set_result)
+                .service(assessments::transition)
+                .service(assessments::summary)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),
         );

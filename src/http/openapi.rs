@@ -6,6 +6,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
 use super::csv::EXPORTS;
+use super::handlers::assessments::AssessmentSort;
 use super::handlers::audits::AuditSort;
 use super::handlers::corrective_actions::CorrectiveActionSort;
 use super::handlers::documents::DocumentSort;
@@ -49,11 +50,12 @@ resources carry `allowed_actions` for the calling user.",
         (name = "improvements", description = "Improvements (clause 10.2): proposed, approved on their expected benefit, implemented, evaluated"),
         (name = "risks", description = "Risks and opportunities (clause 6.1): `score` = `likelihood` × `impact` (each 1-5); `level` is `low` for scores 1-6, `medium` for 8-12, `high` for 15-25; treated, accepted (directly from `identified` too) or closed; a treatment that needs work links to a corrective action or an improvement"),
         (name = "documents", description = "Documented information (clause 7.5): the document register, approval and review, and what the standard expects"),
+        (name = "assessments", description = "Gap assessments: the SMS judged clause by clause, the gaps, and the change against an earlier assessment"),
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
         (name = "operations", description = "Health and metrics"),
     ),
     // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
-    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, ImprovementSort, RiskSort, DocumentSort, TrainingRecordSort))
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, ImprovementSort, RiskSort, DocumentSort, TrainingRecordSort, AssessmentSort))
 )]
 struct ApiDoc;
 
@@ -224,7 +226,8 @@ fn complete(doc: &mut Value) {
                 && !path.contains("/clauses")
                 && !path.ends_with("/measurements")
                 && !path.ends_with("/findings")
-                && !path.ends_with("/history");
+                && !path.ends_with("/history")
+                && !path.ends_with("/summary");
             let create = method == "post"
                 && ([
                     "/api/v1/processes",
@@ -237,6 +240,7 @@ fn complete(doc: &mut Value) {
                     "/api/v1/risks",
                     "/api/v1/documents",
                     "/api/v1/training-records",
+                    "/api/v1/assessments",
                 ]
                 .contains(&path.as_str())
                     || path == "/api/v1/audits/{id}/findings");

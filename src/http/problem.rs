@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::DomainError;
+use crate::domain::assessment::AssessmentAction;
 use crate::domain::audit::AuditAction;
 use crate::domain::corrective_action::CorrectiveActionAction;
 use crate::domain::document::DocumentAction;
@@ -99,7 +100,8 @@ impl WorkflowAction {
             .chain(CorrectiveActionAction::ALL.iter().map(|a| a.as_str()))
             .chain(ImprovementAction::ALL.iter().map(|a| a.as_str()))
             .chain(RiskAction::ALL.iter().map(|a| a.as_str()))
-            .chain(DocumentAction::ALL.iter().map(|a| a.as_str()));
+            .chain(DocumentAction::ALL.iter().map(|a| a.as_str()))
+            .chain(AssessmentAction::ALL.iter().map(|a| a.as_str()));
         for action in actions {
             if !all.contains(&action) {
                 all.push(action);
@@ -305,7 +307,9 @@ impl From<DomainError> for ApiError {
                 errors: errors.into_iter().map(Into::into).collect(),
                 ..ApiError::new(Code::ValidationFailed, detail)
             },
-            DomainError::NotFound(_) => ApiError::new(Code::NotFound, detail),
+            DomainError::NotFound(_) | DomainError::NamedNotFound { .. } => {
+                ApiError::new(Code::NotFound, detail)
+            }
             DomainError::Forbidden(_) => ApiError::new(Code::Forbidden, detail),
             DomainError::InvalidTransition { allowed, .. } => ApiError {
                 allowed_actions: Some(allowed),

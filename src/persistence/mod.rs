@@ -1,6 +1,7 @@
 //! Database access: connection, migrations, seed data and the sea-orm entities.
 
 pub mod aggregate;
+pub mod assessments;
 pub mod audits;
 pub mod clauses;
 pub mod corrective_actions;

@@ -1,5 +1,6 @@
 //! Use cases: load → domain decision → persist and append to the audit trail, in one transaction.
 
+pub mod assessments;
 pub mod audit_trail;
 pub mod audits;
 pub mod auth;

@@ -1,3 +1,4 @@
+pub mod assessments;
 pub mod audit_trail;
 pub mod audits;
 pub mod auth;

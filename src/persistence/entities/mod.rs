@@ -1,5 +1,7 @@
 //! sea-orm entities, one per table. Hand-written code lives beside them, not in them.
 pub mod api_key;
+pub mod assessment;
+pub mod assessment_result;
 pub mod audit;
 pub mod audit_auditor;
 pub mod audit_entry;
