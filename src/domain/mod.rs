@@ -8,6 +8,7 @@ pub mod corrective_action;
 pub mod error;
 pub mod fields;
 pub mod finding;
+pub mod management_review;
 pub mod objective;
 pub mod process;
 pub mod sms_role;

@@ -101,6 +101,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(corrective_actions::remove)
                 .service(corrective_actions::transition)
                 .service(corrective_actions::history)
+                .service(management_reviews::list)
+                .service(management_reviews::create)
+                .service(management_reviews::get)
+                .service(management_reviews::update)
+                .service(management_reviews::remove)
+                .service(management_reviews::transition)
+                .service(management_reviews::add_action)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),
         );

@@ -9,6 +9,7 @@ use super::csv::EXPORTS;
 use super::handlers::audits::AuditSort;
 use super::handlers::corrective_actions::CorrectiveActionSort;
 use super::handlers::findings::FindingSort;
+use super::handlers::management_reviews::ManagementReviewSort;
 use super::handlers::objectives::{MeasurementSort, ObjectiveSort};
 use super::handlers::processes::ProcessSort;
 use super::handlers::sms_roles::SmsRoleSort;
@@ -40,11 +41,12 @@ resources carry `allowed_actions` for the calling user.",
         (name = "objectives", description = "Objectives, their 6.2.2 plans and measurements (clauses 6.2, 9.1)"),
         (name = "audits", description = "Internal and external audits (clause 9.2), their findings and the audit coverage"),
         (name = "corrective actions", description = "Corrective actions (clause 10.1): correction, root cause, action, verification of effectiveness"),
+        (name = "management reviews", description = "Management reviews (clause 9.3): inputs, attendees, decisions, approval, and the actions decided"),
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
         (name = "operations", description = "Health and metrics"),
     ),
     // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
-    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort))
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, ManagementReviewSort))
 )]
 struct ApiDoc;
 
@@ -224,9 +226,11 @@ fn complete(doc: &mut Value) {
                     "/api/v1/objectives",
                     "/api/v1/audits",
                     "/api/v1/corrective-actions",
+                    "/api/v1/management-reviews",
                 ]
                 .contains(&path.as_str())
-                    || path == "/api/v1/audits/{id}/findings");
+                    || path == "/api/v1/audits/{id}/findings"
+                    || path == "/api/v1/management-reviews/{id}/actions");
             describe_successes(op, single || create);
             if single && method == "get" {
                 offer_not_modified(op);

@@ -11,6 +11,7 @@ use crate::domain::DomainError;
 use crate::domain::audit::AuditAction;
 use crate::domain::corrective_action::CorrectiveActionAction;
 use crate::domain::finding::FindingAction;
+use crate::domain::management_review::ManagementReviewAction;
 use crate::domain::objective::ObjectiveAction;
 use crate::domain::process::ProcessAction;
 use crate::domain::validation::FieldError;
@@ -93,7 +94,8 @@ impl WorkflowAction {
             .chain(ObjectiveAction::ALL.iter().map(|a| a.as_str()))
             .chain(AuditAction::ALL.iter().map(|a| a.as_str()))
             .chain(FindingAction::ALL.iter().map(|a| a.as_str()))
-            .chain(CorrectiveActionAction::ALL.iter().map(|a| a.as_str()));
+            .chain(CorrectiveActionAction::ALL.iter().map(|a| a.as_str()))
+            .chain(ManagementReviewAction::ALL.iter().map(|a| a.as_str()));
         for action in actions {
             if !all.contains(&action) {
                 all.push(action);

@@ -8,6 +8,7 @@ pub mod entities;
 pub mod findings;
 pub mod idempotency_keys;
 pub mod login_attempts;
+pub mod management_reviews;
 pub mod objectives;
 pub mod page;
 pub mod processes;

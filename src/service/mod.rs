@@ -8,6 +8,7 @@ pub mod clauses;
 pub mod corrective_actions;
 pub mod findings;
 pub mod idempotency;
+pub mod management_reviews;
 pub mod objectives;
 pub mod processes;
 pub mod sms_roles;

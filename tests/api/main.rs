@@ -14,6 +14,7 @@ mod conventions;
 mod corrective_actions;
 mod database;
 mod hostile_input;
+mod management_reviews;
 mod objectives;
 mod openapi;
 mod paging;

@@ -5,6 +5,7 @@ pub mod clauses;
 pub mod corrective_actions;
 pub mod findings;
 pub mod health;
+pub mod management_reviews;
 pub mod objectives;
 pub mod processes;
 pub mod sms_roles;

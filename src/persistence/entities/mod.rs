@@ -10,6 +10,8 @@ pub mod corrective_action;
 pub mod finding;
 pub mod idempotency_key;
 pub mod login_failure;
+pub mod management_review;
+pub mod management_review_attendee;
 pub mod measurement;
 pub mod objective;
 pub mod objective_clause;
