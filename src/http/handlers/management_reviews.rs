@@ -62,7 +62,7 @@ const ID: &str = "The management review's id";
 /// then read as itself, so an error names the field.
 fn read_action(body: Map<String, Value>) -> Result<NewReviewAction, ApiError> {
     let kind = match body.get("kind") {
-        Some(Value::String(kind)) => ReviewActionKind::parse(&kind),
+        Some(Value::String(kind)) => ReviewActionKind::parse(kind),
         Some(_) => None,
         None => {
             return Err(ApiError::field(
