@@ -8,6 +8,7 @@ mod m20261125_000004_control_loop;
 mod m20261126_000005_assessments;
 mod m20261126_000006_documents;
 mod m20261126_000007_improvements_risks;
+mod m20261126_000008_management_reviews;
 mod m20261126_000009_training_records;
 
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_assessments::Migration),
             Box::new(m20261126_000006_documents::Migration),
             Box::new(m20261126_000007_improvements_risks::Migration),
+            Box::new(m20261126_000008_management_reviews::Migration),
             Box::new(m20261126_000009_training_records::Migration),
         ]
     }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fields;
 pub mod finding;
 pub mod improvement;
+pub mod management_review;
 pub mod objective;
 pub mod process;
 pub mod readiness;

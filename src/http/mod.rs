@@ -137,6 +137,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(assessments::set_result)
                 .service(assessments::transition)
                 .service(assessments::summary)
+                .service(management_reviews::list)
+                .service(management_reviews::create)
+                .service(management_reviews::get)
+                .service(management_reviews::update)
+                .service(management_reviews::remove)
+                .service(management_reviews::transition)
+                .service(management_reviews::add_action)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),
         );

@@ -12,6 +12,7 @@ use super::handlers::corrective_actions::CorrectiveActionSort;
 use super::handlers::documents::DocumentSort;
 use super::handlers::findings::FindingSort;
 use super::handlers::improvements::ImprovementSort;
+use super::handlers::management_reviews::ManagementReviewSort;
 use super::handlers::objectives::{MeasurementSort, ObjectiveSort};
 use super::handlers::processes::ProcessSort;
 use super::handlers::risks::RiskSort;
@@ -51,11 +52,12 @@ resources carry `allowed_actions` for the calling user.",
         (name = "risks", description = "Risks and opportunities (clause 6.1): `score` = `likelihood` × `impact` (each 1-5); `level` is `low` for scores 1-6, `medium` for 8-12, `high` for 15-25; treated, accepted (directly from `identified` too) or closed; a treatment that needs work links to a corrective action or an improvement"),
         (name = "documents", description = "Documented information (clause 7.5): the document register, approval and review, and what the standard expects"),
         (name = "assessments", description = "Gap assessments: the SMS judged clause by clause, the gaps, and the change against an earlier assessment"),
+        (name = "management reviews", description = "Management reviews (clause 9.3): inputs, attendees, decisions, approval, and the actions decided"),
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
         (name = "operations", description = "Health and metrics"),
     ),
     // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
-    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, ImprovementSort, RiskSort, DocumentSort, TrainingRecordSort, AssessmentSort))
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, ImprovementSort, RiskSort, DocumentSort, TrainingRecordSort, AssessmentSort, ManagementReviewSort))
 )]
 struct ApiDoc;
 
@@ -241,9 +243,11 @@ fn complete(doc: &mut Value) {
                     "/api/v1/documents",
                     "/api/v1/training-records",
                     "/api/v1/assessments",
+                    "/api/v1/management-reviews",
                 ]
                 .contains(&path.as_str())
-                    || path == "/api/v1/audits/{id}/findings");
+                    || path == "/api/v1/audits/{id}/findings"
+                    || path == "/api/v1/management-reviews/{id}/actions");
             describe_successes(op, single || create);
             if single && method == "get" {
                 offer_not_modified(op);

@@ -14,6 +14,7 @@ use crate::domain::corrective_action::CorrectiveActionAction;
 use crate::domain::document::DocumentAction;
 use crate::domain::finding::FindingAction;
 use crate::domain::improvement::ImprovementAction;
+use crate::domain::management_review::ManagementReviewAction;
 use crate::domain::objective::ObjectiveAction;
 use crate::domain::process::ProcessAction;
 use crate::domain::risk::RiskAction;
@@ -101,7 +102,8 @@ impl WorkflowAction {
             .chain(ImprovementAction::ALL.iter().map(|a| a.as_str()))
             .chain(RiskAction::ALL.iter().map(|a| a.as_str()))
             .chain(DocumentAction::ALL.iter().map(|a| a.as_str()))
-            .chain(AssessmentAction::ALL.iter().map(|a| a.as_str()));
+            .chain(AssessmentAction::ALL.iter().map(|a| a.as_str()))
+            .chain(ManagementReviewAction::ALL.iter().map(|a| a.as_str()));
         for action in actions {
             if !all.contains(&action) {
                 all.push(action);

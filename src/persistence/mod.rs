@@ -12,6 +12,7 @@ pub mod history;
 pub mod idempotency_keys;
 pub mod improvements;
 pub mod login_attempts;
+pub mod management_reviews;
 pub mod objectives;
 pub mod page;
 pub mod processes;

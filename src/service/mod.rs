@@ -11,6 +11,7 @@ pub mod documents;
 pub mod findings;
 pub mod idempotency;
 pub mod improvements;
+pub mod management_reviews;
 pub mod objectives;
 pub mod processes;
 pub mod readiness;

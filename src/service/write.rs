@@ -29,8 +29,9 @@ pub async fn create<A: Aggregate>(
     Ok(created)
 }
 
-/// `create` inside a transaction the caller holds, for a resource made by a change of
-/// another one (an improvement decided by a management review).
+/// `create` inside a transaction the caller holds, for a resource created as part of a
+/// change of another one (which takes its version bump first), such as an action decided
+/// by a management review.
 pub async fn create_in<A: Aggregate>(
     tx: &DatabaseTransaction,
     caller: &Caller,

@@ -17,6 +17,7 @@ mod database;
 mod documents;
 mod hostile_input;
 mod improvements;
+mod management_reviews;
 mod objectives;
 mod openapi;
 mod paging;

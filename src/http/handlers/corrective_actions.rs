@@ -92,6 +92,9 @@ pub struct CorrectiveActionQuery {
     pub process_id: Option<String>,
     #[param(max_length = 36)]
     pub finding_id: Option<String>,
+    /// Only the actions decided at this management review.
+    #[param(max_length = 36)]
+    pub management_review_id: Option<String>,
     /// Only overdue ones (`true`) or only those not overdue (`false`), by today's date.
     pub overdue: Option<bool>,
     /// Text in the title or the nonconformity.
@@ -122,6 +125,7 @@ pub async fn list(
         clause: q.clause,
         process_id: q.process_id,
         finding_id: q.finding_id,
+        management_review_id: q.management_review_id,
         overdue: q.overdue,
         q: q.q,
     };

@@ -8,6 +8,7 @@ pub mod documents;
 pub mod findings;
 pub mod health;
 pub mod improvements;
+pub mod management_reviews;
 pub mod objectives;
 pub mod processes;
 pub mod readiness;

@@ -15,6 +15,8 @@ pub mod finding;
 pub mod idempotency_key;
 pub mod improvement;
 pub mod login_failure;
+pub mod management_review;
+pub mod management_review_attendee;
 pub mod measurement;
 pub mod objective;
 pub mod objective_clause;
