@@ -10,6 +10,7 @@ pub mod fields;
 pub mod finding;
 pub mod objective;
 pub mod process;
+pub mod report;
 pub mod sms_role;
 pub mod user;
 pub mod validation;

@@ -101,6 +101,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(corrective_actions::remove)
                 .service(corrective_actions::transition)
                 .service(corrective_actions::history)
+                .service(reports::objectives)
+                .service(reports::corrective_actions)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),
         );

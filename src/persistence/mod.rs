@@ -12,6 +12,7 @@ pub mod objectives;
 pub mod page;
 pub mod processes;
 pub mod refresh_tokens;
+pub mod reports;
 pub mod sms_roles;
 pub mod users;
 

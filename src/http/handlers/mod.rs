@@ -7,5 +7,6 @@ pub mod findings;
 pub mod health;
 pub mod objectives;
 pub mod processes;
+pub mod reports;
 pub mod sms_roles;
 pub mod users;
