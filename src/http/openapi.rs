@@ -364,7 +364,7 @@ fn describe_csv_export(op: &mut Map<String, Value>, list: bool) {
         });
         ok["headers"]["X-Total-Count"] = json!({
             "description": "With `include_total=true`: how many items match",
-            "schema": { "type": "integer", "minimum": 0 }
+            "schema": { "type": "integer", "format": "int64", "minimum": 0, "maximum": i64::MAX }
         });
     }
 }
