@@ -9,8 +9,10 @@ use super::csv::EXPORTS;
 use super::handlers::audits::AuditSort;
 use super::handlers::corrective_actions::CorrectiveActionSort;
 use super::handlers::findings::FindingSort;
+use super::handlers::improvements::ImprovementSort;
 use super::handlers::objectives::{MeasurementSort, ObjectiveSort};
 use super::handlers::processes::ProcessSort;
+use super::handlers::risks::RiskSort;
 use super::handlers::sms_roles::SmsRoleSort;
 use super::handlers::users::UserSort;
 use super::problem::{Problem, ProblemField};
@@ -40,12 +42,14 @@ resources carry `allowed_actions` for the calling user.",
         (name = "objectives", description = "Objectives, their 6.2.2 plans and measurements (clauses 6.2, 9.1)"),
         (name = "audits", description = "Internal and external audits (clause 9.2), their findings and the audit coverage"),
         (name = "corrective actions", description = "Corrective actions (clause 10.1): correction, root cause, action, verification of effectiveness"),
-        (name = "reports", description = "Reports computed from live data at the time of the request, as JSON or, through their exports, CSV"),
+        (name = "reports", description = "Certification readiness and the other reports, computed from live data at the time of the request, as JSON or, through their exports, CSV"),
+        (name = "improvements", description = "Improvements (clause 10.2): proposed, approved on their expected benefit, implemented, evaluated"),
+        (name = "risks", description = "Risks and opportunities (clause 6.1): `score` = `likelihood` × `impact` (each 1-5); `level` is `low` for scores 1-6, `medium` for 8-12, `high` for 15-25; treated, accepted (directly from `identified` too) or closed; a treatment that needs work links to a corrective action or an improvement"),
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
         (name = "operations", description = "Health and metrics"),
     ),
     // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
-    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort))
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, ImprovementSort, RiskSort))
 )]
 struct ApiDoc;
 
@@ -225,6 +229,8 @@ fn complete(doc: &mut Value) {
                     "/api/v1/objectives",
                     "/api/v1/audits",
                     "/api/v1/corrective-actions",
+                    "/api/v1/improvements",
+                    "/api/v1/risks",
                 ]
                 .contains(&path.as_str())
                     || path == "/api/v1/audits/{id}/findings");

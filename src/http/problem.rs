@@ -11,8 +11,10 @@ use crate::domain::DomainError;
 use crate::domain::audit::AuditAction;
 use crate::domain::corrective_action::CorrectiveActionAction;
 use crate::domain::finding::FindingAction;
+use crate::domain::improvement::ImprovementAction;
 use crate::domain::objective::ObjectiveAction;
 use crate::domain::process::ProcessAction;
+use crate::domain::risk::RiskAction;
 use crate::domain::validation::FieldError;
 use crate::error::Error;
 use crate::persistence::{Transient, is_foreign_key_violation, is_unique_violation, transient};
@@ -93,7 +95,9 @@ impl WorkflowAction {
             .chain(ObjectiveAction::ALL.iter().map(|a| a.as_str()))
             .chain(AuditAction::ALL.iter().map(|a| a.as_str()))
             .chain(FindingAction::ALL.iter().map(|a| a.as_str()))
-            .chain(CorrectiveActionAction::ALL.iter().map(|a| a.as_str()));
+            .chain(CorrectiveActionAction::ALL.iter().map(|a| a.as_str()))
+            .chain(ImprovementAction::ALL.iter().map(|a| a.as_str()))
+            .chain(RiskAction::ALL.iter().map(|a| a.as_str()));
         for action in actions {
             if !all.contains(&action) {
                 all.push(action);

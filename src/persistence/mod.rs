@@ -6,13 +6,17 @@ pub mod clauses;
 pub mod corrective_actions;
 pub mod entities;
 pub mod findings;
+pub mod history;
 pub mod idempotency_keys;
+pub mod improvements;
 pub mod login_attempts;
 pub mod objectives;
 pub mod page;
 pub mod processes;
+pub mod readiness;
 pub mod refresh_tokens;
 pub mod reports;
+pub mod risks;
 pub mod sms_roles;
 pub mod users;
 

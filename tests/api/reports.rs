@@ -169,6 +169,33 @@ both!(
         assert_eq!(records[0][metric], "'=P1 restored within 4 h");
 
         readers_only(&app, path).await;
+
+        // Readiness: one row per clause and check.
+        let path = "/api/v1/reports/readiness";
+        let (_, report) = app.get(path, &app.admin_token).await;
+        let (columns, records) = csv_of(&app, path).await;
+        assert_eq!(
+            columns,
+            [
+                "clause",
+                "title",
+                "clause_score",
+                "check",
+                "status",
+                "detail"
+            ]
+        );
+        let checks: usize = report["clauses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["checks"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(records.len(), checks);
+        let first = &report["clauses"][0];
+        assert_eq!(records[0][0], first["clause"].as_str().unwrap());
+        assert_eq!(records[0][2], first["score"].to_string());
+        assert_eq!(records[0][3], first["checks"][0]["check"].as_str().unwrap());
     }
 );
 

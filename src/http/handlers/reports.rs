@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::readiness::Readiness;
+use crate::domain::readiness::{CheckStatus, ReadinessCheck};
 use crate::http::extract::Auth;
 use crate::http::problem::ApiError;
 use crate::http::{AppState, csv};
@@ -128,4 +130,34 @@ pub fn coverage_rows(report: &AuditCoverage) -> Vec<CoverageRow> {
         last_covered_at: p.last_covered_at,
     });
     clauses.chain(processes).collect()
+}
+
+/// A row of the readiness report's CSV: one check of one clause.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReadinessRow {
+    pub clause: String,
+    pub title: String,
+    /// The clause's score (0 to 1).
+    pub clause_score: f64,
+    pub check: ReadinessCheck,
+    pub status: CheckStatus,
+    pub detail: String,
+}
+
+/// The readiness CSV: one row per clause and check that applies to it.
+pub fn readiness_rows(report: &Readiness) -> Vec<ReadinessRow> {
+    report
+        .clauses
+        .iter()
+        .flat_map(|c| {
+            c.checks.iter().map(|check| ReadinessRow {
+                clause: c.clause.clone(),
+                title: c.title.clone(),
+                clause_score: c.score,
+                check: check.check,
+                status: check.status,
+                detail: check.detail.clone(),
+            })
+        })
+        .collect()
 }
