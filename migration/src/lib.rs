@@ -5,6 +5,7 @@ mod m20261125_000001_foundation;
 mod m20261125_000002_audit_chain_key;
 mod m20261125_000003_api_key_versions;
 mod m20261125_000004_control_loop;
+mod m20261126_000006_documents;
 mod m20261126_000007_improvements_risks;
 mod m20261126_000010_report_indexes;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_audit_chain_key::Migration),
             Box::new(m20261125_000003_api_key_versions::Migration),
             Box::new(m20261125_000004_control_loop::Migration),
+            Box::new(m20261126_000006_documents::Migration),
             Box::new(m20261126_000007_improvements_risks::Migration),
             Box::new(m20261126_000010_report_indexes::Migration),
         ]

@@ -5,6 +5,8 @@ pub mod access;
 pub mod audit;
 pub mod clause;
 pub mod corrective_action;
+pub mod document;
+pub mod documented_information;
 pub mod error;
 pub mod fields;
 pub mod finding;

@@ -8,6 +8,7 @@ use utoipa_actix_web::AppExt;
 use super::csv::EXPORTS;
 use super::handlers::audits::AuditSort;
 use super::handlers::corrective_actions::CorrectiveActionSort;
+use super::handlers::documents::DocumentSort;
 use super::handlers::findings::FindingSort;
 use super::handlers::improvements::ImprovementSort;
 use super::handlers::objectives::{MeasurementSort, ObjectiveSort};
@@ -45,11 +46,12 @@ resources carry `allowed_actions` for the calling user.",
         (name = "reports", description = "Certification readiness and the other reports, computed from live data at the time of the request, as JSON or, through their exports, CSV"),
         (name = "improvements", description = "Improvements (clause 10.2): proposed, approved on their expected benefit, implemented, evaluated"),
         (name = "risks", description = "Risks and opportunities (clause 6.1): `score` = `likelihood` × `impact` (each 1-5); `level` is `low` for scores 1-6, `medium` for 8-12, `high` for 15-25; treated, accepted (directly from `identified` too) or closed; a treatment that needs work links to a corrective action or an improvement"),
+        (name = "documents", description = "Documented information (clause 7.5): the document register, approval and review, and what the standard expects"),
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
         (name = "operations", description = "Health and metrics"),
     ),
     // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
-    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, ImprovementSort, RiskSort))
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, ImprovementSort, RiskSort, DocumentSort))
 )]
 struct ApiDoc;
 
@@ -231,6 +233,7 @@ fn complete(doc: &mut Value) {
                     "/api/v1/corrective-actions",
                     "/api/v1/improvements",
                     "/api/v1/risks",
+                    "/api/v1/documents",
                 ]
                 .contains(&path.as_str())
                     || path == "/api/v1/audits/{id}/findings");

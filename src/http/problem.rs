@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::domain::DomainError;
 use crate::domain::audit::AuditAction;
 use crate::domain::corrective_action::CorrectiveActionAction;
+use crate::domain::document::DocumentAction;
 use crate::domain::finding::FindingAction;
 use crate::domain::improvement::ImprovementAction;
 use crate::domain::objective::ObjectiveAction;
@@ -97,7 +98,8 @@ impl WorkflowAction {
             .chain(FindingAction::ALL.iter().map(|a| a.as_str()))
             .chain(CorrectiveActionAction::ALL.iter().map(|a| a.as_str()))
             .chain(ImprovementAction::ALL.iter().map(|a| a.as_str()))
-            .chain(RiskAction::ALL.iter().map(|a| a.as_str()));
+            .chain(RiskAction::ALL.iter().map(|a| a.as_str()))
+            .chain(DocumentAction::ALL.iter().map(|a| a.as_str()));
         for action in actions {
             if !all.contains(&action) {
                 all.push(action);

@@ -4,6 +4,7 @@ pub mod aggregate;
 pub mod audits;
 pub mod clauses;
 pub mod corrective_actions;
+pub mod documents;
 pub mod entities;
 pub mod findings;
 pub mod history;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod clauses;
 pub mod corrective_actions;
+pub mod documents;
 pub mod findings;
 pub mod idempotency;
 pub mod improvements;

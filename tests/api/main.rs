@@ -13,6 +13,7 @@ mod control_loop;
 mod conventions;
 mod corrective_actions;
 mod database;
+mod documents;
 mod exports;
 mod hostile_input;
 mod improvements;

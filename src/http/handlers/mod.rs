@@ -3,6 +3,7 @@ pub mod audits;
 pub mod auth;
 pub mod clauses;
 pub mod corrective_actions;
+pub mod documents;
 pub mod findings;
 pub mod health;
 pub mod improvements;

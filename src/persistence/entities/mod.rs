@@ -7,6 +7,8 @@ pub mod audit_scope_clause;
 pub mod audit_scope_process;
 pub mod clause;
 pub mod corrective_action;
+pub mod document;
+pub mod document_clause;
 pub mod finding;
 pub mod idempotency_key;
 pub mod improvement;
