@@ -10,6 +10,7 @@ mod m20261126_000006_documents;
 mod m20261126_000007_improvements_risks;
 mod m20261126_000008_management_reviews;
 mod m20261126_000009_training_records;
+mod m20261126_000010_report_indexes;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_improvements_risks::Migration),
             Box::new(m20261126_000008_management_reviews::Migration),
             Box::new(m20261126_000009_training_records::Migration),
+            Box::new(m20261126_000010_report_indexes::Migration),
         ]
     }
 }

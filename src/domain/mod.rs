@@ -17,6 +17,7 @@ pub mod management_review;
 pub mod objective;
 pub mod process;
 pub mod readiness;
+pub mod report;
 pub mod risk;
 pub mod sms_role;
 pub mod user;

@@ -144,6 +144,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(management_reviews::remove)
                 .service(management_reviews::transition)
                 .service(management_reviews::add_action)
+                .service(reports::objectives)
+                .service(reports::corrective_actions)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),
         );

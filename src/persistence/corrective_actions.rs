@@ -211,7 +211,7 @@ pub struct CorrectiveActionFilter {
 }
 
 /// Overdue on `today`: the same rule as `corrective_action::is_overdue`, in SQL.
-fn overdue(today: NaiveDate) -> Condition {
+pub(super) fn overdue(today: NaiveDate) -> Condition {
     let done = CorrectiveActionState::NOT_OVERDUE
         .iter()
         .map(|s| s.as_str());

@@ -18,6 +18,7 @@ pub mod page;
 pub mod processes;
 pub mod readiness;
 pub mod refresh_tokens;
+pub mod reports;
 pub mod risks;
 pub mod sms_roles;
 pub mod training_records;

@@ -15,6 +15,7 @@ pub mod management_reviews;
 pub mod objectives;
 pub mod processes;
 pub mod readiness;
+pub mod reports;
 pub mod risks;
 pub mod sms_roles;
 pub mod training_records;

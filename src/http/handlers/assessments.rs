@@ -7,10 +7,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::domain::assessment::{
     AssessmentAction, AssessmentFields, AssessmentPatch, AssessmentResultInput, AssessmentState,
 };
+use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
-use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::persistence::assessments::AssessmentFilter;
 use crate::service::assessments::{self, Assessment, AssessmentSummary};
@@ -74,15 +74,17 @@ pub async fn list(
     query: Query<AssessmentQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
+    let sort = q.sort.map(|s| s.as_str());
     let filter = AssessmentFilter {
         state: q.state,
         q: q.q,
         assessed_from: q.assessed_from,
         assessed_to: q.assessed_to,
     };
-    let page = assessments::list(&state.db, &caller.0, filter, &request).await?;
-    Ok(csv::list_response(&req, &AssessmentList::from(page)))
+    AssessmentList::respond(&req, &page, sort, async move |request| {
+        assessments::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// Start a gap assessment, in `in_progress` and without results (manager).

@@ -7,10 +7,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::domain::document::{
     DocumentAction, DocumentFields, DocumentKind, DocumentPatch, DocumentState,
 };
+use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
-use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::persistence::documents::DocumentFilter;
 use crate::service::documents::{self, Document, DocumentedInformation};
@@ -71,7 +71,6 @@ pub async fn list(
     query: Query<DocumentQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
     let filter = DocumentFilter {
         state: q.state,
         kind: q.kind,
@@ -81,8 +80,11 @@ pub async fn list(
         review_due_before: q.review_due_before,
         overdue_review: q.overdue_review,
     };
-    let page = documents::list(&state.db, &caller.0, filter, &request).await?;
-    Ok(csv::list_response(&req, &DocumentList::from(page)))
+    let sort = q.sort.map(|s| s.as_str());
+    DocumentList::respond(&req, &page, sort, async move |request| {
+        documents::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// Register a document in `draft`.

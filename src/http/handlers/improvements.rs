@@ -8,10 +8,10 @@ use crate::domain::improvement::{
     ImprovementAction, ImprovementFields, ImprovementPatch, ImprovementSource, ImprovementState,
     StepInput,
 };
+use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
-use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::persistence::improvements::ImprovementFilter;
 use crate::service::improvements::{self, Improvement};
@@ -93,7 +93,6 @@ pub async fn list(
     query: Query<ImprovementQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
     let filter = ImprovementFilter {
         state: q.state,
         owner_id: q.owner_id,
@@ -101,8 +100,11 @@ pub async fn list(
         management_review_id: q.management_review_id,
         q: q.q,
     };
-    let page = improvements::list(&state.db, &caller.0, filter, &request).await?;
-    Ok(csv::list_response(&req, &ImprovementList::from(page)))
+    let sort = q.sort.map(|s| s.as_str());
+    ImprovementList::respond(&req, &page, sort, async move |request| {
+        improvements::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// Propose an improvement (manager); it starts in `proposed`.

@@ -9,10 +9,10 @@ use crate::domain::management_review::{
     ManagementReviewAction, ManagementReviewFields, ManagementReviewPatch, ManagementReviewState,
     NewReviewAction, ReviewActionKind,
 };
+use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned, parse_json};
 use crate::http::pagination::PageQuery;
 use crate::http::problem::{ApiError, Code};
-use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::persistence::management_reviews::ManagementReviewFilter;
 use crate::service::management_reviews::{self, ManagementReview, ReviewAction};
@@ -99,7 +99,7 @@ pub async fn list(
     query: Query<ManagementReviewQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
+    let sort = q.sort.map(|s| s.as_str());
     let filter = ManagementReviewFilter {
         state: q.state,
         held_from: q.held_from,
@@ -107,8 +107,10 @@ pub async fn list(
         attendee_id: q.attendee_id,
         q: q.q,
     };
-    let page = management_reviews::list(&state.db, &caller.0, filter, &request).await?;
-    Ok(csv::list_response(&req, &ManagementReviewList::from(page)))
+    ManagementReviewList::respond(&req, &page, sort, async move |request| {
+        management_reviews::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// Plan a management review in `planned` (manager). Attendees must be active persons.

@@ -1,10 +1,10 @@
 use actix_web::web::Data;
-use actix_web::{HttpResponse, get};
+use actix_web::{HttpRequest, HttpResponse, get};
 
 use crate::domain::readiness::Readiness;
-use crate::http::AppState;
 use crate::http::extract::Auth;
 use crate::http::problem::ApiError;
+use crate::http::{AppState, csv};
 use crate::service::readiness;
 
 /// Certification readiness
@@ -27,9 +27,16 @@ use crate::service::readiness;
 /// the clause scores × 100, rounded to one decimal. `ready` is true when nothing blocks.
 /// Each blocker and warning names the clause, the record at fault (or the clause, when a
 /// record is missing) and what would clear it.
+///
+/// As CSV (`GET /api/v1/exports/reports/readiness`): one row per clause and check that
+/// applies to it: `clause`, `title`, `clause_score`, `check`, `status`, `detail`.
 #[utoipa::path(operation_id = "readiness_report", tag = "reports", security(("bearer" = ["viewer"])), responses((status = 200, body = Readiness)))]
 #[get("/reports/readiness")]
-pub async fn report(state: Data<AppState>, caller: Auth) -> Result<HttpResponse, ApiError> {
+pub async fn report(
+    req: HttpRequest,
+    state: Data<AppState>,
+    caller: Auth,
+) -> Result<HttpResponse, ApiError> {
     let report = readiness::report(&state.db, &caller.0).await?;
-    Ok(HttpResponse::Ok().json(report))
+    Ok(csv::report(&req, &report, super::reports::readiness_rows))
 }

@@ -7,10 +7,10 @@ use super::audit_trail::AuditEntryList;
 use crate::domain::risk::{
     RiskAction, RiskFields, RiskKind, RiskLevel, RiskPatch, RiskState, StepInput,
 };
+use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
-use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::persistence::risks::RiskFilter;
 use crate::service::risks::{self, Risk};
@@ -99,7 +99,6 @@ pub async fn list(
     query: Query<RiskQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
     let filter = RiskFilter {
         state: q.state,
         kind: q.kind,
@@ -111,8 +110,11 @@ pub async fn list(
         improvement_id: q.improvement_id,
         q: q.q,
     };
-    let page = risks::list(&state.db, &caller.0, filter, &request).await?;
-    Ok(csv::list_response(&req, &RiskList::from(page)))
+    let sort = q.sort.map(|s| s.as_str());
+    RiskList::respond(&req, &page, sort, async move |request| {
+        risks::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// Record a risk or opportunity (manager); it starts in `identified`. `likelihood` and

@@ -55,15 +55,17 @@ pub async fn list(
     query: Query<TrainingRecordQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
+    let sort = q.sort.map(|s| s.as_str());
     let filter = TrainingRecordFilter {
         user_id: q.user_id,
         competence: q.competence,
         current: q.current,
         expires_before: q.expires_before,
     };
-    let page = training_records::list(&state.db, &caller.0, filter, &request).await?;
-    Ok(csv::list_response(&req, &TrainingRecordList::from(page)))
+    TrainingRecordList::respond(&req, &page, sort, async move |request| {
+        training_records::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// Record that a person completed a training or showed a competence (manager).
@@ -143,6 +145,7 @@ pub struct CompetenceGapQuery {
 #[utoipa::path(operation_id = "competence_gaps_report", tag = "reports", security(("bearer" = ["viewer"])), params(CompetenceGapQuery), responses((status = 200, body = CompetenceGaps)))]
 #[get("/reports/competence-gaps")]
 pub async fn gaps(
+    req: HttpRequest,
     state: Data<AppState>,
     caller: Auth,
     query: Query<CompetenceGapQuery>,
@@ -155,5 +158,5 @@ pub async fn gaps(
         q.user_id.as_deref(),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(report))
+    Ok(csv::report(&req, &report, |r| r.gaps.clone()))
 }
