@@ -105,6 +105,9 @@ pub struct CorsSettings {
 #[serde(deny_unknown_fields)]
 pub struct LimitSettings {
     pub max_body_bytes: usize,
+    /// The body limit of bulk imports (`POST /api/v1/imports/{resource}`), which carry whole
+    /// spreadsheets; every other request keeps `max_body_bytes`.
+    pub max_import_bytes: usize,
     /// How long an `Idempotency-Key` stays "in progress" without a response before a retry
     /// takes it over (the server handling it died).
     pub idempotency_lease_secs: u64,
@@ -182,6 +185,7 @@ allowed_origins = []
 
 [limits]
 max_body_bytes = 65536
+max_import_bytes = 10485760
 idempotency_lease_secs = 60
 
 [log]
@@ -279,6 +283,9 @@ impl Settings {
         if self.limits.max_body_bytes < 1024 {
             bail!("invalid configuration: limits.max_body_bytes must be at least 1024");
         }
+        if self.limits.max_import_bytes < 1024 {
+            bail!("invalid configuration: limits.max_import_bytes must be at least 1024");
+        }
         if self.limits.idempotency_lease_secs == 0 {
             bail!("invalid configuration: limits.idempotency_lease_secs must be positive");
         }
@@ -366,6 +373,7 @@ mod tests {
         let s = Settings::load_from(None, env(&[])).unwrap();
         assert_eq!(s.server.port, 8080);
         assert_eq!(s.limits.max_body_bytes, 65536);
+        assert_eq!(s.limits.max_import_bytes, 10 * 1024 * 1024);
         assert!(s.database_url().starts_with("sqlite://"));
     }
 

@@ -17,6 +17,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::http::head_too_large::ProblemOn431;
+use crate::http::import_body::ImportLimit;
 use crate::http::middleware::{self, Idempotency, Metrics};
 use crate::http::openapi;
 use crate::http::problem::{ApiError, Code};
@@ -127,6 +128,7 @@ fn serve(
         settings.limits.idempotency_lease_secs as i64,
     )));
     let max_body = settings.limits.max_body_bytes;
+    let import_limit = Data::new(ImportLimit(settings.limits.max_import_bytes));
     let origins = Arc::new(settings.cors.allowed_origins.clone());
     let app = move || {
         App::new()
@@ -134,6 +136,7 @@ fn serve(
             .app_data(route_table.clone())
             .app_data(metrics.clone())
             .app_data(idempotency.clone())
+            .app_data(import_limit.clone())
             .app_data(PayloadConfig::new(max_body))
             // The query rules catch bad values first, naming the parameter; what is left
             // (a parameter given twice) names it when the parser does.

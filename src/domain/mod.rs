@@ -12,6 +12,7 @@ pub mod documented_information;
 pub mod error;
 pub mod fields;
 pub mod finding;
+pub mod import;
 pub mod improvement;
 pub mod management_review;
 pub mod objective;

@@ -5,6 +5,7 @@ pub mod csv;
 pub mod extract;
 pub mod handlers;
 pub mod head_too_large;
+pub mod import_body;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
@@ -146,6 +147,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(management_reviews::add_action)
                 .service(reports::objectives)
                 .service(reports::corrective_actions)
+                .service(imports::import)
                 .service(audit_trail::list)
                 .service(audit_trail::verify),
         );

@@ -19,7 +19,9 @@ use super::handlers::risks::RiskSort;
 use super::handlers::sms_roles::SmsRoleSort;
 use super::handlers::training_records::TrainingRecordSort;
 use super::handlers::users::UserSort;
+use super::import_body::IMPORTS;
 use super::problem::{Problem, ProblemField};
+use crate::domain::import::ImportResource;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -54,11 +56,12 @@ resources carry `allowed_actions` for the calling user.",
         (name = "documents", description = "Documented information (clause 7.5): the document register, approval and review, and what the standard expects"),
         (name = "assessments", description = "Gap assessments: the SMS judged clause by clause, the gaps, and the change against an earlier assessment"),
         (name = "management reviews", description = "Management reviews (clause 9.3): inputs, attendees, decisions, approval, and the actions decided"),
+        (name = "imports", description = "Bulk imports: a collection's records from a CSV file (the export's columns) or a JSON array, all or nothing"),
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
         (name = "operations", description = "Health and metrics"),
     ),
     // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
-    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, ImprovementSort, RiskSort, DocumentSort, TrainingRecordSort, AssessmentSort, ManagementReviewSort))
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, ImprovementSort, RiskSort, DocumentSort, TrainingRecordSort, AssessmentSort, ManagementReviewSort, ImportResource))
 )]
 struct ApiDoc;
 
@@ -224,7 +227,12 @@ fn complete(doc: &mut Value) {
                 add_response(op, "429", "TooManyRequests");
             }
             add_response(op, "500", "InternalError");
+            let import = path.starts_with(IMPORTS);
+            if import {
+                describe_import(op);
+            }
             let single = has_id
+                && !import
                 && !path.contains("api-keys")
                 && !path.contains("/clauses")
                 && !path.ends_with("/measurements")
@@ -249,7 +257,7 @@ fn complete(doc: &mut Value) {
                 .contains(&path.as_str())
                     || path == "/api/v1/audits/{id}/findings"
                     || path == "/api/v1/management-reviews/{id}/actions");
-            describe_successes(op, single || create);
+            describe_successes(op, single || create, !import);
             if single && method == "get" {
                 offer_not_modified(op);
             }
@@ -408,6 +416,17 @@ fn mention_csv_export(op: &mut Map<String, Value>, path: &str) {
     );
 }
 
+/// An import's body is as large as `limits.max_import_bytes` allows, so its bounds are the
+/// wide ones of an export.
+fn describe_import(op: &mut Map<String, Value>) {
+    let content = &mut op["requestBody"]["content"];
+    content["text/csv"]["schema"] = json!({
+        "type": "string", "maxLength": 1_000_000_000_i64,
+        "description": "A header row with the export's column names, then one row per record (RFC 4180, UTF-8); cells as the export writes them"
+    });
+    content["application/json"]["schema"]["maxItems"] = json!(1_000_000);
+}
+
 /// `If-None-Match` with the current `ETag` answers 304 without a body.
 fn offer_not_modified(op: &mut Map<String, Value>) {
     add_header_param(
@@ -469,7 +488,7 @@ fn mark_uuids(value: &mut Value) {
 }
 
 /// Success responses get a description and, for versioned resources, their `ETag` (and `Location` on 201).
-fn describe_successes(op: &mut Map<String, Value>, versioned: bool) {
+fn describe_successes(op: &mut Map<String, Value>, versioned: bool, located: bool) {
     let responses = op
         .get_mut("responses")
         .and_then(Value::as_object_mut)
@@ -498,7 +517,7 @@ fn describe_successes(op: &mut Map<String, Value>, versioned: bool) {
         if versioned && (status == "200" || status == "201") {
             headers.insert("ETag".into(), json!({ "description": "The resource's version, for `If-Match`", "schema": { "type": "string", "maxLength": 24 } }));
         }
-        if status == "201" {
+        if status == "201" && located {
             headers.insert("Location".into(), json!({ "description": "The new resource's URL", "schema": { "type": "string", "maxLength": 200 } }));
         }
         if headers.is_empty() {

@@ -10,6 +10,7 @@ pub mod entities;
 pub mod findings;
 pub mod history;
 pub mod idempotency_keys;
+pub mod imports;
 pub mod improvements;
 pub mod login_attempts;
 pub mod management_reviews;

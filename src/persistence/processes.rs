@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Set,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -150,18 +150,37 @@ pub async fn insert<C: ConnectionTrait>(
     fields: &ProcessFields,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    row::ActiveModel {
+    let draft = Process {
+        fields: fields.clone(),
+        state: ProcessState::Draft,
+        raci: Vec::new(),
+    };
+    insert_process(conn, id, &draft, at).await
+}
+
+/// Inserts a process in the state it holds, with its RACI (an imported process).
+pub async fn insert_process<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    process: &Process,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    row::Entity::insert(row::ActiveModel {
         id: Set(id.to_string()),
-        state: Set(ProcessState::Draft.as_str().to_string()),
+        state: Set(process.state.as_str().to_string()),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
-        ..columns(fields)
-    }
-    .insert(conn)
+        ..columns(&process.fields)
+    })
+    .exec_without_returning(conn)
     .await
     .map_err(code_taken)?;
-    write_clauses(conn, id, &fields.clauses).await
+    write_clauses(conn, id, &process.fields.clauses).await?;
+    if !process.raci.is_empty() {
+        replace_raci(conn, id, &process.raci).await?;
+    }
+    Ok(())
 }
 
 /// Writes the fields and state of an existing process (its version is already bumped).

@@ -10,6 +10,7 @@ pub mod corrective_actions;
 pub mod documents;
 pub mod findings;
 pub mod idempotency;
+pub mod imports;
 pub mod improvements;
 pub mod management_reviews;
 pub mod objectives;

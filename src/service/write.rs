@@ -37,15 +37,24 @@ pub async fn create_in<A: Aggregate>(
     caller: &Caller,
     insert: impl AsyncFnOnce(&DatabaseTransaction, &str) -> Result<()>,
 ) -> Result<A> {
-    let id = new_id();
-    insert(tx, &id).await?;
-    let created: A = load_existing(tx, &id).await?;
+    create_as_in(tx, caller, &new_id(), insert).await
+}
+
+/// `create_in` under an id the caller chose (a bulk import keeps the ids of its file).
+pub async fn create_as_in<A: Aggregate>(
+    tx: &DatabaseTransaction,
+    caller: &Caller,
+    id: &str,
+    insert: impl AsyncFnOnce(&DatabaseTransaction, &str) -> Result<()>,
+) -> Result<A> {
+    insert(tx, id).await?;
+    let created: A = load_existing(tx, id).await?;
     audit_trail::record(
         tx,
         Some(caller),
         "create",
         A::KIND,
-        &id,
+        id,
         None,
         Some(&created.record()),
     )

@@ -7,6 +7,7 @@ pub mod corrective_actions;
 pub mod documents;
 pub mod findings;
 pub mod health;
+pub mod imports;
 pub mod improvements;
 pub mod management_reviews;
 pub mod objectives;

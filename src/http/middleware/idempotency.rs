@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::http::AppState;
 use crate::http::extract::bearer_token;
+use crate::http::import_body::{IMPORTS, ImportLimit, read_body};
 use crate::http::problem::{ApiError, Code};
 use crate::service::idempotency::{self, Reservation, StoredResponse};
 
@@ -24,6 +25,12 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// retry of those runs again.
 pub fn is_replayable(path: &str) -> bool {
     !path.starts_with("/api/v1/auth/") && !path.ends_with("/api-keys")
+}
+
+/// The body limit of an import request (`limits.max_import_bytes`), None for the others.
+fn import_limit(req: &ServiceRequest) -> Option<usize> {
+    let limit = req.app_data::<Data<ImportLimit>>()?;
+    req.path().starts_with(IMPORTS).then_some(limit.0)
 }
 
 fn valid_key(key: &str) -> bool {
@@ -129,9 +136,19 @@ pub async fn idempotency(
         // Unauthenticated requests are refused by their handler; nothing to remember.
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let body = match req.extract::<Bytes>().await {
-        Ok(body) => body,
-        Err(e) => return Ok(req.error_response(e)),
+    let body = match import_limit(&req) {
+        // An import has its own, larger limit.
+        Some(limit) => {
+            let (http, payload) = req.parts_mut();
+            match read_body(http, payload, limit).await {
+                Ok(body) => body,
+                Err(e) => return Ok(req.error_response(e)),
+            }
+        }
+        None => match req.extract::<Bytes>().await {
+            Ok(body) => body,
+            Err(e) => return Ok(req.error_response(e)),
+        },
     };
     let request_hash =
         idempotency::fingerprint(req.method().as_str(), &req.uri().to_string(), &body);
