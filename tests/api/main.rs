@@ -17,6 +17,7 @@ mod database;
 mod documents;
 mod exports;
 mod hostile_input;
+mod imports;
 mod improvements;
 mod management_reviews;
 mod objectives;
