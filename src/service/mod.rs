@@ -10,6 +10,7 @@ pub mod findings;
 pub mod idempotency;
 pub mod objectives;
 pub mod processes;
+pub mod seed_demo;
 pub mod sms_roles;
 pub mod users;
 pub mod write;

@@ -18,6 +18,7 @@ mod objectives;
 mod openapi;
 mod paging;
 mod processes;
+mod seed_demo;
 mod sms_roles;
 mod startup;
 mod users;
