@@ -54,7 +54,7 @@ enum Command {
     KeyAuditTrail,
     /// Fill an empty database with a realistic demo SMS (for frontend teams and benchmarks).
     SeedDemo {
-        /// Business units to create, each a complete SMS (about 270 changes each).
+        /// Business units to create, each a complete SMS (about 280 changes each).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=seed_demo::MAX_SCALE as i64))]
         scale: u32,
         /// Add the demo on top of existing data, as further business units.
