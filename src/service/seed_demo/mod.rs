@@ -286,15 +286,16 @@ impl Progress {
 
 /// A refused write, with every field it names. Only a mistake in the catalog causes one.
 pub fn refused(what: impl fmt::Display, e: Error) -> anyhow::Error {
-    let fields = match &e {
-        Error::Domain(DomainError::Validation(f) | DomainError::PreconditionMissing(f)) => f
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        _ => String::new(),
-    };
-    anyhow::anyhow!("{what}: {e} {fields}")
+    match &e {
+        Error::Domain(DomainError::Validation(f) | DomainError::PreconditionMissing(f)) => {
+            let fields: Vec<String> = f
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect();
+            anyhow::anyhow!("{what}: {e} ({})", fields.join("; "))
+        }
+        _ => anyhow::anyhow!("{what}: {e}"),
+    }
 }
 
 /// What one run made.
