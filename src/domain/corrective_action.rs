@@ -506,6 +506,20 @@ pub fn check_edit(edited: &CorrectiveAction) -> Result<(), DomainError> {
     }
 }
 
+/// An action decided at a management review keeps `management_review` as its source.
+pub fn check_review_source(
+    fields: &CorrectiveActionFields,
+    from_review: bool,
+) -> Result<(), DomainError> {
+    if from_review && fields.source != CorrectiveActionSource::ManagementReview {
+        return Err(DomainError::invalid(
+            "source",
+            "stays `management_review`: the action was decided at a management review",
+        ));
+    }
+    Ok(())
+}
+
 /// Only a record nothing has happened to yet can be deleted; later ones are cancelled, to
 /// keep their history.
 pub fn ensure_deletable(state: CorrectiveActionState) -> Result<(), DomainError> {
@@ -752,6 +766,15 @@ mod tests {
             check_edit(&record(S::Closed, true)),
             Err(DomainError::Conflict(_))
         ));
+    }
+
+    #[test]
+    fn an_action_from_a_review_keeps_its_source() {
+        let mut f = fields();
+        assert!(check_review_source(&f, true).is_err());
+        assert!(check_review_source(&f, false).is_ok());
+        f.source = CorrectiveActionSource::ManagementReview;
+        assert!(check_review_source(&f, true).is_ok());
     }
 
     #[test]

@@ -7,6 +7,9 @@ pub enum DomainError {
     Validation(Vec<FieldError>),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Not found, naming what was looked for (a clause number in a path).
+    #[error("{noun} `{key}` not found")]
+    NamedNotFound { noun: &'static str, key: String },
     #[error("you may not {0}")]
     Forbidden(String),
     #[error("action `{action}` is not allowed in state `{state}`")]

@@ -6,12 +6,18 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
 use super::csv::EXPORTS;
+use super::handlers::assessments::AssessmentSort;
 use super::handlers::audits::AuditSort;
 use super::handlers::corrective_actions::CorrectiveActionSort;
+use super::handlers::documents::DocumentSort;
 use super::handlers::findings::FindingSort;
+use super::handlers::improvements::ImprovementSort;
+use super::handlers::management_reviews::ManagementReviewSort;
 use super::handlers::objectives::{MeasurementSort, ObjectiveSort};
 use super::handlers::processes::ProcessSort;
+use super::handlers::risks::RiskSort;
 use super::handlers::sms_roles::SmsRoleSort;
+use super::handlers::training_records::TrainingRecordSort;
 use super::handlers::users::UserSort;
 use super::problem::{Problem, ProblemField};
 
@@ -22,8 +28,8 @@ use super::problem::{Problem, ProblemField};
         description = "System of record for an ISO/IEC 20000-1:2018 service management system: processes, \
 SMS roles, the clause catalog, users and the audit trail.\n\n\
 Conventions: errors are RFC 9457 `application/problem+json` with a stable `code`; lists take `limit` \
-(1-200), `cursor` (opaque, from `next_cursor`) and `include_total`, and each has a CSV export at \
-`/api/v1/exports/{collection}`; a GET of one resource answers 304 to `If-None-Match` with its `ETag`; every resource has a `version`, \
+(1-200), `cursor` (opaque, from `next_cursor`) and `include_total`; every list and report has a CSV export at \
+`/api/v1/exports/{collection}` or `/api/v1/exports/reports/{report}` (a whole list is streamed; see the exports); a GET of one resource answers 304 to `If-None-Match` with its `ETag`; every resource has a `version`, \
 returned as a strong `ETag`, and `If-Match` on PATCH, PUT, DELETE and transitions answers 412 when stale; \
 PATCH takes a JSON merge patch (RFC 7396); POST honours `Idempotency-Key` for 24 hours; workflow \
 resources carry `allowed_actions` for the calling user.",
@@ -40,11 +46,19 @@ resources carry `allowed_actions` for the calling user.",
         (name = "objectives", description = "Objectives, their 6.2.2 plans and measurements (clauses 6.2, 9.1)"),
         (name = "audits", description = "Internal and external audits (clause 9.2), their findings and the audit coverage"),
         (name = "corrective actions", description = "Corrective actions (clause 10.1): correction, root cause, action, verification of effectiveness"),
+        (name = "competence", description = "Training records (clause 7.2): who completed which training or showed which competence, and until when"),
+        (name = "reports", description = "Certification readiness and the other reports, computed from live data"),
+        (name = "reports", description = "Certification readiness and the other reports, computed from live data at the time of the request, as JSON or, through their exports, CSV"),
+        (name = "improvements", description = "Improvements (clause 10.2): proposed, approved on their expected benefit, implemented, evaluated"),
+        (name = "risks", description = "Risks and opportunities (clause 6.1): `score` = `likelihood` × `impact` (each 1-5); `level` is `low` for scores 1-6, `medium` for 8-12, `high` for 15-25; treated, accepted (directly from `identified` too) or closed; a treatment that needs work links to a corrective action or an improvement"),
+        (name = "documents", description = "Documented information (clause 7.5): the document register, approval and review, and what the standard expects"),
+        (name = "assessments", description = "Gap assessments: the SMS judged clause by clause, the gaps, and the change against an earlier assessment"),
+        (name = "management reviews", description = "Management reviews (clause 9.3): inputs, attendees, decisions, approval, and the actions decided"),
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
         (name = "operations", description = "Health and metrics"),
     ),
     // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
-    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort))
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, ImprovementSort, RiskSort, DocumentSort, TrainingRecordSort, AssessmentSort, ManagementReviewSort))
 )]
 struct ApiDoc;
 
@@ -135,7 +149,7 @@ fn complete(doc: &mut Value) {
     close_request_schemas(doc);
     open_all_of_members(doc);
     let paths = doc["paths"].as_object_mut().expect("paths object");
-    // The collections with a CSV export at `/api/v1/exports/{collection}`.
+    // The lists and reports with a CSV export at `/api/v1/exports/...`.
     let exported: Vec<String> = paths
         .keys()
         .filter_map(|p| p.strip_prefix(EXPORTS))
@@ -171,8 +185,8 @@ fn complete(doc: &mut Value) {
                 add_response(op, "422", "UnprocessableEntity");
             }
             if path.starts_with(EXPORTS) {
-                describe_csv_export(op);
-            } else if has_query && method == "get" && exported.contains(path) {
+                describe_csv_export(op, !path.starts_with(&format!("{EXPORTS}reports/")));
+            } else if method == "get" && exported.contains(path) {
                 mention_csv_export(op, path);
             }
             if has_query {
@@ -215,7 +229,8 @@ fn complete(doc: &mut Value) {
                 && !path.contains("/clauses")
                 && !path.ends_with("/measurements")
                 && !path.ends_with("/findings")
-                && !path.ends_with("/history");
+                && !path.ends_with("/history")
+                && !path.ends_with("/summary");
             let create = method == "post"
                 && ([
                     "/api/v1/processes",
@@ -224,9 +239,16 @@ fn complete(doc: &mut Value) {
                     "/api/v1/objectives",
                     "/api/v1/audits",
                     "/api/v1/corrective-actions",
+                    "/api/v1/improvements",
+                    "/api/v1/risks",
+                    "/api/v1/documents",
+                    "/api/v1/training-records",
+                    "/api/v1/assessments",
+                    "/api/v1/management-reviews",
                 ]
                 .contains(&path.as_str())
-                    || path == "/api/v1/audits/{id}/findings");
+                    || path == "/api/v1/audits/{id}/findings"
+                    || path == "/api/v1/management-reviews/{id}/actions");
             describe_successes(op, single || create);
             if single && method == "get" {
                 offer_not_modified(op);
@@ -266,62 +288,111 @@ fn declare_required_roles(op: &mut Map<String, Value>) {
     op.insert("x-required-roles".into(), Value::Array(scopes));
 }
 
-/// Each paginated list (a GET taking `cursor`) gets its CSV export, `GET /api/v1/exports/{collection}`,
-/// with the same parameters; [`super::csv::exports`] serves it with the list operation.
+/// Each paginated list (a GET at `/api/v1/{collection}` taking `cursor`) and each report
+/// (a GET at `/api/v1/reports/{report}`) gets its CSV export at `/api/v1/exports/...`,
+/// with the same parameters; [`super::csv::exports`] serves it with the list or report
+/// operation.
 fn add_exports(doc: &mut Value) {
     let paths = doc["paths"].as_object_mut().expect("paths object");
     let mut exports = Vec::new();
     for (path, item) in paths.iter() {
-        let Some(list) = item["get"].as_object() else {
+        let Some(operation) = item["get"].as_object() else {
             continue;
         };
-        let paginated = list
+        let Some(exported) = path.strip_prefix("/api/v1/") else {
+            continue;
+        };
+        let paginated = operation
             .get("parameters")
             .and_then(Value::as_array)
             .is_some_and(|ps| {
                 ps.iter()
                     .any(|p| p["in"] == "query" && p["name"] == "cursor")
             });
-        let Some(collection) = path.strip_prefix("/api/v1/").filter(|c| !c.contains('/')) else {
-            continue;
-        };
-        if !paginated {
+        let list = paginated && !exported.contains('/');
+        let report = exported
+            .strip_prefix("reports/")
+            .is_some_and(|r| !r.is_empty() && !r.contains(['/', '{']));
+        if !list && !report {
             continue;
         }
-        let name = collection.replace('-', "_");
+        let name = exported.replace(['-', '/'], "_");
+        let title = exported.trim_start_matches("reports/").replace('-', " ");
+        let (summary, description, ok) = if list {
+            (
+                format!("Export {title} as CSV."),
+                format!(
+                    "`GET {path}` as CSV, with the same filters and sort. Without `limit` and \
+`cursor`, every matching row: the pages are read one after the other and streamed as a chunked body, \
+so the size of the export has no limit. With `limit` or `cursor`, that one page, the next page's cursor in \
+the `X-Next-Cursor` header. `include_total=true` adds `X-Total-Count`. Once streaming has begun, an error \
+cannot become a problem document: the connection is closed before the body's end (an incomplete \
+chunked transfer), so a truncated export never looks complete.\n\n{CSV_CELLS}"
+                ),
+                "Every matching row (or the page asked for) as CSV",
+            )
+        } else {
+            (
+                format!("Export the {title} report as CSV."),
+                format!(
+                    "The table of `GET {path}` as CSV (the operation's description names its columns).\n\n{CSV_CELLS}"
+                ),
+                "The report's table as CSV",
+            )
+        };
         let mut export = json!({
-            "tags": list.get("tags"),
-            "summary": format!("Export {} as CSV.", collection.replace('-', " ")),
-            "description": format!("`GET {path}` as CSV, with the same filters, sort and paging; \
-        the next page's cursor is in the `X-Next-Cursor` header."),
+            "tags": operation.get("tags"),
+            "summary": summary,
+            "description": description,
             "operationId": format!("export_{name}"),
-            "parameters": list.get("parameters"),
-            "responses": { "200": { "description": "The page as CSV" } },
+            "responses": { "200": { "description": ok } },
         });
-        if let Some(security) = list.get("security") {
+        if let Some(parameters) = operation.get("parameters") {
+            export["parameters"] = parameters.clone();
+        }
+        if let Some(security) = operation.get("security") {
             export["security"] = security.clone();
         }
-        exports.push((format!("{EXPORTS}{collection}"), json!({ "get": export })));
+        exports.push((format!("{EXPORTS}{exported}"), json!({ "get": export })));
     }
     paths.extend(exports);
 }
 
-/// An export answers only CSV; the cursor of the next page travels in a header.
-fn describe_csv_export(op: &mut Map<String, Value>) {
+/// How a CSV cell holds a value, as the export operations describe it.
+const CSV_CELLS: &str = "CSV (RFC 4180, UTF-8, CRLF line ends): a header row of field names, then one \
+row per item; a field with a comma, a quote or a line break is quoted, quotes doubled. A cell holds: \
+nothing for null; a number or boolean as its JSON literal; a list or object as JSON (so `[\"a, b\"]` reads \
+back exactly); text as it is, except that text that is empty or starts with `=`, `+`, `-`, `@`, a tab, a \
+carriage return or `'` gets a leading `'` (a spreadsheet then never runs it as a formula, and empty text \
+differs from null). To read a value back, read the cell by its field's type and, for text, remove one \
+leading `'` when there is one.";
+
+/// An export answers only CSV; a list export may carry the next page's cursor and the total.
+fn describe_csv_export(op: &mut Map<String, Value>, list: bool) {
     let ok = &mut op["responses"]["200"];
     ok["content"] = json!({ "text/csv": { "schema": {
-        "type": "string", "maxLength": 100_000_000,
-        "description": "A header row of field names, then one row per item (RFC 4180). A list field is a JSON array in its cell; text that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a leading `'`."
+        "type": "string", "maxLength": 1_000_000_000_000_i64,
+        "description": "A header row of field names, then one row per item (RFC 4180); see the operation's description for how a cell holds a value."
     } } });
-    ok["headers"]["X-Next-Cursor"] = json!({
-        "description": "The cursor of the next page (pass as `cursor`); absent on the last page",
-        "schema": { "type": "string", "maxLength": 2048 }
+    ok["headers"]["Content-Disposition"] = json!({
+        "description": "`attachment` with a file name, e.g. `processes.csv`",
+        "schema": { "type": "string", "maxLength": 200 }
     });
+    if list {
+        ok["headers"]["X-Next-Cursor"] = json!({
+            "description": "With `limit` or `cursor`: the cursor of the next page (pass as `cursor`); absent on the last page and on a whole export",
+            "schema": { "type": "string", "maxLength": 2048 }
+        });
+        ok["headers"]["X-Total-Count"] = json!({
+            "description": "With `include_total=true`: how many items match",
+            "schema": { "type": "integer", "format": "int64", "minimum": 0, "maximum": i64::MAX }
+        });
+    }
 }
 
-/// A list documents only JSON; `Accept: text/csv` still works, as a convenience.
+/// A list or report documents only JSON; `Accept: text/csv` still works, as a convenience.
 fn mention_csv_export(op: &mut Map<String, Value>, path: &str) {
-    let collection = path.trim_start_matches("/api/v1/");
+    let exported = path.trim_start_matches("/api/v1/");
     let about = op
         .get("description")
         .or_else(|| op.get("summary"))
@@ -330,7 +401,7 @@ fn mention_csv_export(op: &mut Map<String, Value>, path: &str) {
     op.insert(
         "description".into(),
         format!(
-            "{about}\n\nFor CSV use `GET {EXPORTS}{collection}` (same parameters). \
+            "{about}\n\nFor CSV use `GET {EXPORTS}{exported}` (same parameters). \
 `Accept: text/csv` on this operation answers the same CSV, but is not part of its documented responses."
         )
         .into(),

@@ -55,6 +55,26 @@ macro_rules! list_response {
             pub total: Option<u64>,
         }
 
+        impl $name {
+            /// The list's answer: this page as JSON, or CSV (every matching row, or one
+            /// page with `limit` or `cursor`); `fetch` reads a page through the service.
+            pub async fn respond<F>(
+                req: &actix_web::HttpRequest,
+                page: &$crate::http::pagination::PageQuery,
+                sort: Option<&str>,
+                fetch: F,
+            ) -> Result<actix_web::HttpResponse, $crate::http::problem::ApiError>
+            where
+                F: AsyncFn(
+                        $crate::persistence::page::PageRequest,
+                    )
+                        -> $crate::error::Result<$crate::persistence::page::Page<$item>>
+                    + 'static,
+            {
+                $crate::http::csv::list::<Self, $item, F>(req, page, sort, fetch).await
+            }
+        }
+
         impl From<$crate::persistence::page::Page<$item>> for $name {
             fn from(page: $crate::persistence::page::Page<$item>) -> Self {
                 Self {

@@ -8,11 +8,16 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::DomainError;
+use crate::domain::assessment::AssessmentAction;
 use crate::domain::audit::AuditAction;
 use crate::domain::corrective_action::CorrectiveActionAction;
+use crate::domain::document::DocumentAction;
 use crate::domain::finding::FindingAction;
+use crate::domain::improvement::ImprovementAction;
+use crate::domain::management_review::ManagementReviewAction;
 use crate::domain::objective::ObjectiveAction;
 use crate::domain::process::ProcessAction;
+use crate::domain::risk::RiskAction;
 use crate::domain::validation::FieldError;
 use crate::error::Error;
 use crate::persistence::{Transient, is_foreign_key_violation, is_unique_violation, transient};
@@ -93,7 +98,12 @@ impl WorkflowAction {
             .chain(ObjectiveAction::ALL.iter().map(|a| a.as_str()))
             .chain(AuditAction::ALL.iter().map(|a| a.as_str()))
             .chain(FindingAction::ALL.iter().map(|a| a.as_str()))
-            .chain(CorrectiveActionAction::ALL.iter().map(|a| a.as_str()));
+            .chain(CorrectiveActionAction::ALL.iter().map(|a| a.as_str()))
+            .chain(ImprovementAction::ALL.iter().map(|a| a.as_str()))
+            .chain(RiskAction::ALL.iter().map(|a| a.as_str()))
+            .chain(DocumentAction::ALL.iter().map(|a| a.as_str()))
+            .chain(AssessmentAction::ALL.iter().map(|a| a.as_str()))
+            .chain(ManagementReviewAction::ALL.iter().map(|a| a.as_str()));
         for action in actions {
             if !all.contains(&action) {
                 all.push(action);
@@ -299,7 +309,9 @@ impl From<DomainError> for ApiError {
                 errors: errors.into_iter().map(Into::into).collect(),
                 ..ApiError::new(Code::ValidationFailed, detail)
             },
-            DomainError::NotFound(_) => ApiError::new(Code::NotFound, detail),
+            DomainError::NotFound(_) | DomainError::NamedNotFound { .. } => {
+                ApiError::new(Code::NotFound, detail)
+            }
             DomainError::Forbidden(_) => ApiError::new(Code::Forbidden, detail),
             DomainError::InvalidTransition { allowed, .. } => ApiError {
                 allowed_actions: Some(allowed),

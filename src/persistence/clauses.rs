@@ -14,6 +14,7 @@ use crate::error::Result;
 pub struct ReferenceCounts {
     pub processes: u64,
     pub objectives: u64,
+    pub documents: u64,
     pub audits: u64,
     pub open_findings: u64,
 }
@@ -58,9 +59,10 @@ pub async fn references<C: ConnectionTrait>(
     let mut out: HashMap<String, ReferenceCounts> = HashMap::new();
     // (table, only open records, which count it fills)
     type Fill = fn(&mut ReferenceCounts, u64);
-    let kinds: [(&str, bool, Fill); 4] = [
+    let kinds: [(&str, bool, Fill); 5] = [
         ("process_clauses", false, |c, n| c.processes = n),
         ("objective_clauses", false, |c, n| c.objectives = n),
+        ("document_clauses", false, |c, n| c.documents = n),
         ("audit_scope_clauses", false, |c, n| c.audits = n),
         ("findings", true, |c, n| c.open_findings = n),
     ];

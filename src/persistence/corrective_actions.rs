@@ -20,6 +20,8 @@ use crate::error::{Error, Result};
 pub struct StoredCorrectiveAction {
     pub id: String,
     pub action: CorrectiveAction,
+    /// The management review that decided the action; set when it is created there.
+    pub management_review_id: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -33,6 +35,7 @@ struct Record<'a> {
     state: CorrectiveActionState,
     implemented_by: &'a Option<String>,
     cancel_reason: &'a Option<String>,
+    management_review_id: &'a Option<String>,
 }
 
 impl Aggregate for StoredCorrectiveAction {
@@ -54,6 +57,7 @@ impl Aggregate for StoredCorrectiveAction {
             state: self.action.state,
             implemented_by: &self.action.implemented_by,
             cancel_reason: &self.action.cancel_reason,
+            management_review_id: &self.management_review_id,
         })
         .expect("plain data serializes")
     }
@@ -94,6 +98,7 @@ pub fn from_row(m: row::Model) -> Result<StoredCorrectiveAction> {
             implemented_by: m.implemented_by,
             cancel_reason: m.cancel_reason,
         },
+        management_review_id: m.management_review_id,
         id: m.id,
         version: m.version,
         created_at: m.created_at,
@@ -134,14 +139,17 @@ fn columns(a: &CorrectiveAction) -> row::ActiveModel {
     }
 }
 
+/// Inserts a new corrective action, linked to the management review that decided it if any.
 pub async fn insert<C: ConnectionTrait>(
     conn: &C,
     id: &str,
     action: &CorrectiveAction,
+    management_review_id: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<()> {
     row::Entity::insert(row::ActiveModel {
         id: Set(id.to_string()),
+        management_review_id: Set(management_review_id.map(str::to_string)),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
@@ -197,12 +205,13 @@ pub struct CorrectiveActionFilter {
     pub clause: Option<String>,
     pub process_id: Option<String>,
     pub finding_id: Option<String>,
+    pub management_review_id: Option<String>,
     pub overdue: Option<bool>,
     pub q: Option<String>,
 }
 
 /// Overdue on `today`: the same rule as `corrective_action::is_overdue`, in SQL.
-fn overdue(today: NaiveDate) -> Condition {
+pub(super) fn overdue(today: NaiveDate) -> Condition {
     let done = CorrectiveActionState::NOT_OVERDUE
         .iter()
         .map(|s| s.as_str());
@@ -230,6 +239,7 @@ pub async fn list<C: ConnectionTrait>(
         (row::Column::Clause, filter.clause),
         (row::Column::ProcessId, filter.process_id),
         (row::Column::FindingId, filter.finding_id),
+        (row::Column::ManagementReviewId, filter.management_review_id),
     ] {
         if let Some(value) = value {
             select = select.filter(column.eq(value));

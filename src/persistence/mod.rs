@@ -1,19 +1,28 @@
 //! Database access: connection, migrations, seed data and the sea-orm entities.
 
 pub mod aggregate;
+pub mod assessments;
 pub mod audits;
 pub mod clauses;
 pub mod corrective_actions;
 pub mod demo;
+pub mod documents;
 pub mod entities;
 pub mod findings;
+pub mod history;
 pub mod idempotency_keys;
+pub mod improvements;
 pub mod login_attempts;
+pub mod management_reviews;
 pub mod objectives;
 pub mod page;
 pub mod processes;
+pub mod readiness;
 pub mod refresh_tokens;
+pub mod reports;
+pub mod risks;
 pub mod sms_roles;
+pub mod training_records;
 pub mod users;
 
 use std::collections::{HashMap, HashSet};

@@ -18,6 +18,8 @@ use crate::persistence::page::{Page, PageRequest};
 pub struct ClauseReferences {
     pub processes: u64,
     pub objectives: u64,
+    /// Documents filed under the clause, whatever their state.
+    pub documents: u64,
     /// Audits with the clause in their scope.
     pub audits: u64,
     /// Findings against the clause that are still open.
@@ -53,6 +55,7 @@ fn view(m: row::Model, counts: &HashMap<String, ReferenceCounts>) -> Clause {
         references: ClauseReferences {
             processes: c.processes,
             objectives: c.objectives,
+            documents: c.documents,
             audits: c.audits,
             open_findings: c.open_findings,
         },

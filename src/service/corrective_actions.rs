@@ -2,7 +2,7 @@
 //! and the history that is their evidence.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -40,6 +40,10 @@ pub struct CorrectiveAction {
     pub implemented_by: Option<String>,
     /// Why it was cancelled.
     pub cancel_reason: Option<String>,
+    /// The management review that decided the action (read-only: set when the action is
+    /// recorded with `POST /management-reviews/{id}/actions`).
+    #[schema(format = Uuid)]
+    pub management_review_id: Option<String>,
     /// The due date has passed (by the service's clock) and the action is not yet
     /// verified, closed or cancelled.
     pub overdue: bool,
@@ -63,7 +67,7 @@ fn relation(s: &StoredCorrectiveAction, caller: &Caller) -> Relation<CorrectiveA
     }
 }
 
-fn view(s: StoredCorrectiveAction, caller: &Caller) -> CorrectiveAction {
+pub fn view(s: StoredCorrectiveAction, caller: &Caller) -> CorrectiveAction {
     let relation = relation(&s, caller);
     let a = s.action;
     CorrectiveAction {
@@ -74,6 +78,7 @@ fn view(s: StoredCorrectiveAction, caller: &Caller) -> CorrectiveAction {
         state: a.state,
         implemented_by: a.implemented_by,
         cancel_reason: a.cancel_reason,
+        management_review_id: s.management_review_id,
         version: s.version,
         created_at: s.created_at,
         updated_at: s.updated_at,
@@ -166,10 +171,33 @@ pub async fn create(
             implemented_by: None,
             cancel_reason: None,
         };
-        stored::insert(tx, id, &action, caller.now).await
+        stored::insert(tx, id, &action, None, caller.now).await
     })
     .await?;
     Ok(view(created, caller))
+}
+
+/// Creates a corrective action decided at a management review, in the transaction that
+/// records it at the review (`fields` already validated, with the source
+/// `management_review`).
+pub async fn create_for_review(
+    tx: &DatabaseTransaction,
+    caller: &Caller,
+    fields: CorrectiveActionFields,
+    management_review_id: &str,
+) -> Result<StoredCorrectiveAction> {
+    ensure_may_change(caller)?;
+    write::create_in::<StoredCorrectiveAction>(tx, caller, async |tx, id| {
+        let fields = resolve_references(tx, fields, None).await?;
+        let action = rules::CorrectiveAction {
+            fields,
+            state: CorrectiveActionState::Open,
+            implemented_by: None,
+            cancel_reason: None,
+        };
+        stored::insert(tx, id, &action, Some(management_review_id), caller.now).await
+    })
+    .await
 }
 
 async fn load<C: ConnectionTrait>(conn: &C, id: &str) -> Result<StoredCorrectiveAction> {
@@ -202,6 +230,7 @@ pub async fn update(
             if fields == before.action.fields {
                 return Ok(None);
             }
+            rules::check_review_source(&fields, before.management_review_id.is_some())?;
             let edited = rules::CorrectiveAction {
                 fields,
                 ..before.action.clone()

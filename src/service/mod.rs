@@ -1,17 +1,25 @@
 //! Use cases: load → domain decision → persist and append to the audit trail, in one transaction.
 
+pub mod assessments;
 pub mod audit_trail;
 pub mod audits;
 pub mod auth;
 pub mod bootstrap;
 pub mod clauses;
 pub mod corrective_actions;
+pub mod documents;
 pub mod findings;
 pub mod idempotency;
+pub mod improvements;
+pub mod management_reviews;
 pub mod objectives;
 pub mod processes;
+pub mod readiness;
+pub mod reports;
+pub mod risks;
 pub mod seed_demo;
 pub mod sms_roles;
+pub mod training_records;
 pub mod users;
 pub mod write;
 

@@ -347,6 +347,18 @@ pub async fn list(
     })
 }
 
+/// Every objective the filter matches, as the API shows it (with `latest_value`,
+/// `attainment` and `trend`), in three queries whatever their number. For reports.
+pub async fn all_matching(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    filter: &ObjectiveFilter,
+) -> Result<Vec<Objective>> {
+    caller.ensure_reads_sms()?;
+    let found = stored::matching(db, filter).await?;
+    views(db, caller, found).await
+}
+
 /// Records a measurement of an active objective: managers always, contributors for an
 /// objective whose owner role they hold. It is appended to the audit trail as a
 /// `measurement`; the objective's own version is left as it is.

@@ -24,11 +24,24 @@ pub async fn create<A: Aggregate>(
     insert: impl AsyncFnOnce(&DatabaseTransaction, &str) -> Result<()>,
 ) -> Result<A> {
     let tx = begin_write(db).await?;
+    let created = create_in(&tx, caller, insert).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// `create` inside a transaction the caller holds, for a resource created as part of a
+/// change of another one (which takes its version bump first), such as an action decided
+/// by a management review.
+pub async fn create_in<A: Aggregate>(
+    tx: &DatabaseTransaction,
+    caller: &Caller,
+    insert: impl AsyncFnOnce(&DatabaseTransaction, &str) -> Result<()>,
+) -> Result<A> {
     let id = new_id();
-    insert(&tx, &id).await?;
-    let created: A = load_existing(&tx, &id).await?;
+    insert(tx, &id).await?;
+    let created: A = load_existing(tx, &id).await?;
     audit_trail::record(
-        &tx,
+        tx,
         Some(caller),
         "create",
         A::KIND,
@@ -37,7 +50,6 @@ pub async fn create<A: Aggregate>(
         Some(&created.record()),
     )
     .await?;
-    tx.commit().await?;
     Ok(created)
 }
 

@@ -119,7 +119,7 @@ both!(the_whole_loop, |app: TestApp| async move {
     let (_, incidents) = app.get("/api/v1/clauses/8.6.1", &manager).await;
     assert_eq!(
         incidents["references"],
-        json!({"processes": 1, "objectives": 0, "audits": 1, "open_findings": 1})
+        json!({"processes": 1, "objectives": 0, "documents": 0, "audits": 1, "open_findings": 1})
     );
     let (_, objectives) = app.get("/api/v1/clauses/6.2", &manager).await;
     assert_eq!(objectives["references"]["objectives"], 1, "{objectives}");

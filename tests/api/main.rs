@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod assessments;
 mod audit_trail;
 mod audits;
 mod auth;
@@ -13,13 +14,21 @@ mod control_loop;
 mod conventions;
 mod corrective_actions;
 mod database;
+mod documents;
+mod exports;
 mod hostile_input;
+mod improvements;
+mod management_reviews;
 mod objectives;
 mod openapi;
 mod paging;
 mod processes;
+mod readiness;
+mod reports;
+mod risks;
 mod seed_demo;
 mod sms_roles;
 mod startup;
+mod training_records;
 mod users;
 mod write_path;

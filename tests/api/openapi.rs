@@ -178,7 +178,7 @@ fn ids_are_uuids_and_limit_has_its_default() {
 }
 
 #[test]
-fn lists_document_json_and_exports_csv() {
+fn lists_and_reports_document_json_and_exports_csv() {
     let doc = itsms::http::openapi::document();
     let mut exports = 0;
     for (path, method, op) in operations(&doc) {
@@ -186,32 +186,43 @@ fn lists_document_json_and_exports_csv() {
             .as_object()
             .map(|c| c.keys().collect())
             .unwrap_or_default();
-        if let Some(collection) = path.strip_prefix("/api/v1/exports/") {
+        if let Some(exported) = path.strip_prefix("/api/v1/exports/") {
             assert_eq!(media, ["text/csv"], "{path}");
-            assert!(op["responses"]["200"]["headers"]["X-Next-Cursor"].is_object());
-            let list = &doc["paths"][format!("/api/v1/{collection}")]["get"];
-            assert_eq!(op["parameters"], list["parameters"], "{path}");
+            let source = &doc["paths"][format!("/api/v1/{exported}")]["get"];
+            assert_eq!(op["parameters"], source["parameters"], "{path}");
+            assert_eq!(op["x-required-roles"], source["x-required-roles"], "{path}");
             assert_eq!(
                 op["operationId"],
-                format!("export_{}", collection.replace('-', "_"))
+                format!("export_{}", exported.replace(['-', '/'], "_"))
             );
+            let headers = &op["responses"]["200"]["headers"];
+            let is_list = !exported.starts_with("reports/");
+            assert_eq!(headers["X-Next-Cursor"].is_object(), is_list, "{path}");
+            let description = op["description"].as_str().unwrap();
+            assert!(description.contains("remove one leading `'`"), "{path}");
+            if is_list {
+                assert!(description.contains("streamed"), "{path}");
+            }
+            let about = source["description"].as_str().unwrap();
+            assert!(about.contains(&format!("`GET {path}`")), "{path}: {about}");
             exports += 1;
         } else if !media.is_empty() {
             assert!(!media.contains(&&"text/csv".to_string()), "{method} {path}");
         }
     }
-    // Every paginated collection has its export.
-    let paginated = operations(&doc)
+    // Every paginated collection and every report has its export.
+    let exported = operations(&doc)
         .into_iter()
         .filter(|(path, method, op)| {
-            method == "get"
-                && path.matches('/').count() == 3
+            let list = path.matches('/').count() == 3
                 && op["parameters"]
                     .as_array()
-                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == "cursor"))
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == "cursor"));
+            method == "get" && (list || path.starts_with("/api/v1/reports/"))
         })
         .count();
-    assert_eq!(exports, paginated);
+    assert_eq!(exports, exported);
+    assert!(doc["paths"]["/api/v1/exports/reports/audit-coverage"].is_object());
 }
 
 #[test]

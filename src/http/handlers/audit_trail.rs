@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::http::AppState;
 use crate::http::extract::Auth;
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
-use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::service::audit_trail::{self, AuditEntry, AuditFilter, ChainReport};
 
@@ -47,8 +47,10 @@ pub async fn list(
         from: q.from,
         to: q.to,
     };
-    let page = audit_trail::list(&state.db, &caller.0, filter, &page.request(None)?).await?;
-    Ok(csv::list_response(&req, &AuditEntryList::from(page)))
+    AuditEntryList::respond(&req, &page, None, async move |request| {
+        audit_trail::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -68,7 +68,6 @@ pub async fn list(
     query: Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
     let filter = AuditFilter {
         state: q.state,
         kind: q.kind,
@@ -79,8 +78,11 @@ pub async fn list(
         from: q.from,
         to: q.to,
     };
-    let page = audits::list(&state.db, &caller.0, filter, &request).await?;
-    Ok(csv::list_response(&req, &AuditList::from(page)))
+    let sort = q.sort.map(|s| s.as_str());
+    AuditList::respond(&req, &page, sort, async move |request| {
+        audits::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// Plan an audit (auditor). The lead auditor and auditors must be active auditors who own
@@ -158,9 +160,18 @@ pub async fn transition(
 
 /// Audit coverage: per clause and per process, when a closed internal audit last covered
 /// it, and what no internal audit has covered.
+///
+/// As CSV (`GET /api/v1/exports/reports/audit-coverage`): one row per clause, then one per
+/// process: `kind` (`clause` or `process`), `key` (the clause number or the process id),
+/// `code` (the process code), `title` (the clause title or the process name),
+/// `last_covered_at` (empty when never covered).
 #[utoipa::path(operation_id = "audit_coverage_report", tag = "audits", security(("bearer" = ["viewer"])), responses((status = 200, body = AuditCoverage)))]
 #[get("/reports/audit-coverage")]
-pub async fn coverage(state: Data<AppState>, caller: Auth) -> Result<HttpResponse, ApiError> {
+pub async fn coverage(
+    req: HttpRequest,
+    state: Data<AppState>,
+    caller: Auth,
+) -> Result<HttpResponse, ApiError> {
     let report = audits::coverage(&state.db, &caller.0).await?;
-    Ok(HttpResponse::Ok().json(report))
+    Ok(csv::report(&req, &report, super::reports::coverage_rows))
 }

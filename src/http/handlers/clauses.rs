@@ -3,10 +3,10 @@ use actix_web::{HttpRequest, HttpResponse, get};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::http::AppState;
 use crate::http::extract::Auth;
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
-use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::persistence::clauses::ClauseFilter;
 use crate::service::clauses::{self, Clause};
@@ -42,8 +42,10 @@ pub async fn list(
         is_process: query.is_process,
         q: query.q,
     };
-    let page = clauses::list(&state.db, &caller.0, filter, &page.request(None)?).await?;
-    Ok(csv::list_response(&req, &ClauseList::from(page)))
+    ClauseList::respond(&req, &page, None, async move |request| {
+        clauses::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// One clause, its sub-clauses and what in the SMS refers to it.

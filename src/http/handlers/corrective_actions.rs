@@ -8,10 +8,10 @@ use crate::domain::corrective_action::{
     CorrectiveActionAction, CorrectiveActionFields, CorrectiveActionPatch, CorrectiveActionSource,
     CorrectiveActionState, StepInput,
 };
+use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
-use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::persistence::corrective_actions::CorrectiveActionFilter;
 use crate::service::corrective_actions::{self, CorrectiveAction};
@@ -92,6 +92,9 @@ pub struct CorrectiveActionQuery {
     pub process_id: Option<String>,
     #[param(max_length = 36)]
     pub finding_id: Option<String>,
+    /// Only the actions decided at this management review.
+    #[param(max_length = 36)]
+    pub management_review_id: Option<String>,
     /// Only overdue ones (`true`) or only those not overdue (`false`), by today's date.
     pub overdue: Option<bool>,
     /// Text in the title or the nonconformity.
@@ -114,7 +117,6 @@ pub async fn list(
     query: Query<CorrectiveActionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
     let filter = CorrectiveActionFilter {
         state: q.state,
         owner_id: q.owner_id,
@@ -122,11 +124,15 @@ pub async fn list(
         clause: q.clause,
         process_id: q.process_id,
         finding_id: q.finding_id,
+        management_review_id: q.management_review_id,
         overdue: q.overdue,
         q: q.q,
     };
-    let page = corrective_actions::list(&state.db, &caller.0, filter, &request).await?;
-    Ok(csv::list_response(&req, &CorrectiveActionList::from(page)))
+    let sort = q.sort.map(|s| s.as_str());
+    CorrectiveActionList::respond(&req, &page, sort, async move |request| {
+        corrective_actions::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// Create a corrective action in `open` (manager). From an audit finding, `clause` and
@@ -210,12 +216,14 @@ pub async fn transition(
 #[utoipa::path(operation_id = "corrective_action_history", tag = "corrective actions", security(("bearer" = ["viewer"])), params(("id" = String, Path, description = ID, max_length = 36), PageQuery), responses((status = 200, body = AuditEntryList)))]
 #[get("/corrective-actions/{id}/history")]
 pub async fn history(
+    req: HttpRequest,
     state: Data<AppState>,
     caller: Auth,
     id: Path<String>,
     page: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = page.request(None)?;
-    let page = corrective_actions::history(&state.db, &caller.0, &id, &request).await?;
-    Ok(HttpResponse::Ok().json(AuditEntryList::from(page)))
+    AuditEntryList::respond(&req, &page, None, async move |request| {
+        corrective_actions::history(&state.db, &caller.0, &id, &request).await
+    })
+    .await
 }

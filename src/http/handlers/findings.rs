@@ -6,10 +6,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::domain::finding::{
     FindingAction, FindingFields, FindingPatch, FindingState, FindingType,
 };
+use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
-use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::persistence::findings::FindingFilter;
 use crate::service::findings::{self, Finding};
@@ -79,10 +79,12 @@ pub async fn list_for_audit(
     query: Query<FindingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
-    let page =
-        findings::list_for_audit(&state.db, &caller.0, &id, filter(None, q), &request).await?;
-    Ok(csv::list_response(&req, &FindingList::from(page)))
+    let sort = q.sort.map(|s| s.as_str());
+    let filter = filter(None, q);
+    FindingList::respond(&req, &page, sort, async move |request| {
+        findings::list_for_audit(&state.db, &caller.0, &id, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// Record a finding (the audit's lead auditor or auditors, while the audit is `in_progress`
@@ -115,10 +117,12 @@ pub async fn list(
     query: Query<FindingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
+    let sort = q.sort.map(|s| s.as_str());
     let filter = filter(audit.into_inner().audit_id, q);
-    let page = findings::list(&state.db, &caller.0, filter, &request).await?;
-    Ok(csv::list_response(&req, &FindingList::from(page)))
+    FindingList::respond(&req, &page, sort, async move |request| {
+        findings::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// Get a finding.

@@ -8,10 +8,10 @@ use crate::domain::objective::{
     Attainment, MeasurementInput, ObjectiveAction, ObjectiveFields, ObjectivePatch, ObjectiveState,
     Outcome,
 };
+use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
-use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::persistence::objectives::ObjectiveFilter;
 use crate::service::objectives::{self, Measurement, Objective};
@@ -90,7 +90,6 @@ pub async fn list(
     query: Query<ObjectiveQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
     let filter = ObjectiveFilter {
         state: q.state,
         process_id: q.process_id,
@@ -100,8 +99,11 @@ pub async fn list(
         due_after: q.due_after,
         q: q.q,
     };
-    let page = objectives::list(&state.db, &caller.0, filter, q.attainment, &request).await?;
-    Ok(csv::list_response(&req, &ObjectiveList::from(page)))
+    let (sort, attainment) = (q.sort.map(|s| s.as_str()), q.attainment);
+    ObjectiveList::respond(&req, &page, sort, async move |request| {
+        objectives::list(&state.db, &caller.0, filter.clone(), attainment, &request).await
+    })
+    .await
 }
 
 /// Create an objective in `draft` (manager).
@@ -209,7 +211,8 @@ pub async fn list_measurements(
     query: Query<MeasurementQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let sort = query.sort.unwrap_or(MeasurementSort::MeasuredAtDesc);
-    let request = page.request(Some(sort.as_str()))?;
-    let page = objectives::list_measurements(&state.db, &caller.0, &id, &request).await?;
-    Ok(csv::list_response(&req, &MeasurementList::from(page)))
+    MeasurementList::respond(&req, &page, Some(sort.as_str()), async move |request| {
+        objectives::list_measurements(&state.db, &caller.0, &id, &request).await
+    })
+    .await
 }

@@ -7,10 +7,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::domain::process::{
     ProcessAction, ProcessFields, ProcessPatch, ProcessState, RaciAssignment,
 };
+use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
-use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::persistence::processes::ProcessFilter;
 use crate::service::processes::{self, Process};
@@ -74,7 +74,6 @@ pub async fn list(
     query: Query<ProcessQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
     let filter = ProcessFilter {
         state: q.state,
         clause: q.clause,
@@ -83,8 +82,11 @@ pub async fn list(
         review_due_from: q.review_due_from,
         review_due_to: q.review_due_to,
     };
-    let page = processes::list(&state.db, &caller.0, filter, &request).await?;
-    Ok(csv::list_response(&req, &ProcessList::from(page)))
+    let sort = q.sort.map(|s| s.as_str());
+    ProcessList::respond(&req, &page, sort, async move |request| {
+        processes::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// Create a process in `draft`.

@@ -4,10 +4,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::domain::sms_role::{SmsRoleFields, SmsRolePatch};
+use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
-use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::persistence::sms_roles::SmsRoleFilter;
 use crate::service::sms_roles::{self, SmsRole};
@@ -44,18 +44,15 @@ pub async fn list(
     query: Query<SmsRoleQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
-    let page = sms_roles::list(
-        &state.db,
-        &caller.0,
-        SmsRoleFilter {
-            q: q.q,
-            member_id: q.member_id,
-        },
-        &request,
-    )
-    .await?;
-    Ok(csv::list_response(&req, &SmsRoleList::from(page)))
+    let filter = SmsRoleFilter {
+        q: q.q,
+        member_id: q.member_id,
+    };
+    let sort = q.sort.map(|s| s.as_str());
+    SmsRoleList::respond(&req, &page, sort, async move |request| {
+        sms_roles::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// Create an SMS role.

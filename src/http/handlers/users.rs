@@ -6,10 +6,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::access::AccessRole;
 use crate::domain::user::{NewUser, UserKind, UserPatch};
+use crate::http::AppState;
 use crate::http::extract::{Auth, IfMatch, JsonBody, created, ok_versioned};
 use crate::http::pagination::PageQuery;
 use crate::http::problem::ApiError;
-use crate::http::{AppState, csv};
 use crate::list_response;
 use crate::persistence::users::UserFilter;
 use crate::service::users::{self, ApiKey, NewApiKey, User};
@@ -85,17 +85,17 @@ pub async fn list(
     query: Query<UserQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let request = page.request(q.sort.map(|s| s.as_str()))?;
     let filter = UserFilter {
         q: q.q,
         kind: q.kind,
         active: q.active,
         role: q.role,
     };
-    Ok(csv::list_response(
-        &req,
-        &UserList::from(users::list(&state.db, &caller.0, filter, &request).await?),
-    ))
+    let sort = q.sort.map(|s| s.as_str());
+    UserList::respond(&req, &page, sort, async move |request| {
+        users::list(&state.db, &caller.0, filter.clone(), &request).await
+    })
+    .await
 }
 
 /// Create a user or service account.

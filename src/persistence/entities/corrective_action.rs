@@ -21,6 +21,8 @@ pub struct Model {
     pub effectiveness_review: Option<String>,
     pub implemented_by: Option<String>,
     pub cancel_reason: Option<String>,
+    /// The management review that decided the action.
+    pub management_review_id: Option<String>,
     pub state: String,
     pub version: i64,
     pub created_at: DateTimeUtc,
