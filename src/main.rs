@@ -6,7 +6,7 @@ use itsms::config::Settings;
 use itsms::domain::access::AccessRole;
 use itsms::domain::user::{NewUser, UserKind};
 use itsms::service::audit_trail::{self, Anchor};
-use itsms::service::{Caller, bootstrap, users};
+use itsms::service::{Caller, bootstrap, seed_demo, users};
 use itsms::startup::Application;
 
 #[derive(Parser)]
@@ -52,6 +52,15 @@ enum Command {
     },
     /// Key an existing audit trail with `audit.hmac_key` from its next entry on (once).
     KeyAuditTrail,
+    /// Fill an empty database with a realistic demo SMS (for frontend teams and benchmarks).
+    SeedDemo {
+        /// Business units to create, each a complete SMS (about 280 changes each).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=seed_demo::MAX_SCALE as i64))]
+        scale: u32,
+        /// Add the demo on top of existing data, as further business units.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -150,6 +159,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Command::SeedDemo { scale, force } => {
+            let report = seed_demo::command(&settings, seed_demo::Options { scale, force }).await?;
+            print!("{report}");
         }
     }
     Ok(ExitCode::SUCCESS)

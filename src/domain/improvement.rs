@@ -304,6 +304,20 @@ pub fn check_editor(
     }
 }
 
+/// An improvement decided at a management review keeps `management_review` as its source.
+pub fn check_review_source(
+    fields: &ImprovementFields,
+    from_review: bool,
+) -> Result<(), DomainError> {
+    if from_review && fields.source != ImprovementSource::ManagementReview {
+        return Err(DomainError::invalid(
+            "source",
+            "stays `management_review`: the improvement was decided at a management review",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether the record may be edited to `edited`: evaluated and rejected records are frozen,
 /// and a record keeps what every step it has passed needed.
 pub fn check_edit(edited: &Improvement) -> Result<(), DomainError> {
@@ -528,6 +542,15 @@ mod tests {
         }
         assert!(ensure_deletable(S::Proposed).is_ok());
         assert!(ensure_deletable(S::Approved).is_err());
+    }
+
+    #[test]
+    fn an_improvement_from_a_review_keeps_its_source() {
+        let mut f = fields();
+        assert!(check_review_source(&f, true).is_err());
+        assert!(check_review_source(&f, false).is_ok());
+        f.source = ImprovementSource::ManagementReview;
+        assert!(check_review_source(&f, true).is_ok());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::access::AccessRole;
 use super::clause::ClauseNumber;
 use super::corrective_action::{CorrectiveActionFields, CorrectiveActionSource};
 use super::fields::PatchField;
+use super::improvement::{ImprovementFields, ImprovementSource};
 use super::validation::{FieldError, Validator, dedup};
 use super::workflow::{Actor, Need, Transition};
 use crate::{editable_fields, text_enum};
@@ -419,7 +420,10 @@ pub fn ensure_takes_actions(state: ManagementReviewState) -> Result<(), DomainEr
 
 text_enum! {
     /// The kinds of action a management review records.
-    pub enum ReviewActionKind { CorrectiveAction => "corrective_action" }
+    pub enum ReviewActionKind {
+        CorrectiveAction => "corrective_action",
+        Improvement => "improvement",
+    }
 }
 
 text_enum! {
@@ -478,16 +482,68 @@ impl ReviewCorrectiveAction {
     }
 }
 
+text_enum! {
+    /// Always `improvement`.
+    pub enum ImprovementKind { Improvement => "improvement" }
+}
+
+/// An improvement decided at the review. Its `source` is `management_review`; it is linked
+/// to the review (`management_review_id`) and starts `proposed`.
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewImprovement {
+    pub kind: ImprovementKind,
+    #[schema(
+        example = "Automate capacity reporting",
+        min_length = 1,
+        max_length = 200
+    )]
+    pub title: String,
+    /// What is proposed.
+    #[schema(min_length = 1, max_length = 10000)]
+    pub description: String,
+    /// The expected benefit, the target the improvement is evaluated against (needed to
+    /// `approve` it).
+    #[serde(default)]
+    #[schema(max_length = 10000)]
+    pub benefit: Option<String>,
+    /// The user responsible: an active user holding at least `contributor`.
+    #[serde(default)]
+    #[schema(format = Uuid, max_length = 36)]
+    pub owner_id: Option<String>,
+    #[serde(default)]
+    pub due_date: Option<NaiveDate>,
+}
+
+impl ReviewImprovement {
+    /// The improvement's fields (still to be validated).
+    pub fn into_fields(self) -> ImprovementFields {
+        ImprovementFields {
+            title: self.title,
+            description: self.description,
+            source: ImprovementSource::ManagementReview,
+            benefit: self.benefit,
+            owner_id: self.owner_id,
+            due_date: self.due_date,
+            implementation: None,
+            evaluation: None,
+        }
+    }
+}
+
 /// An action decided at a management review, told apart by `kind`. Further kinds are added
 /// as new members, so a client written against this one keeps working.
 #[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 #[serde(untagged)]
 #[schema(discriminator(property_name = "kind", mapping(
-    ("corrective_action" = "#/components/schemas/ReviewCorrectiveAction")
+    ("corrective_action" = "#/components/schemas/ReviewCorrectiveAction"),
+    ("improvement" = "#/components/schemas/ReviewImprovement")
 )))]
 pub enum NewReviewAction {
     /// A corrective action (clause 10.1).
     CorrectiveAction(ReviewCorrectiveAction),
+    /// An improvement (clause 10.2).
+    Improvement(ReviewImprovement),
 }
 
 #[cfg(test)]
@@ -682,16 +738,32 @@ mod tests {
             r#"{"kind": "corrective_action", "title": "t", "nonconformity": "n"}"#,
         )
         .unwrap();
-        let NewReviewAction::CorrectiveAction(ca) = request;
+        let NewReviewAction::CorrectiveAction(ca) = request else {
+            panic!("{request:?}")
+        };
         let fields = ca.into_fields();
         assert_eq!(fields.source, CorrectiveActionSource::ManagementReview);
         assert_eq!(fields.finding_id, None);
-        assert!(
-            serde_json::from_str::<NewReviewAction>(
-                r#"{"kind": "improvement", "title": "t", "nonconformity": "n"}"#
-            )
-            .is_err()
-        );
+        let request: NewReviewAction = serde_json::from_str(
+            r#"{"kind": "improvement", "title": "t", "description": "d", "benefit": "b"}"#,
+        )
+        .unwrap();
+        let NewReviewAction::Improvement(improvement) = request else {
+            panic!("{request:?}")
+        };
+        let fields = improvement.into_fields();
+        assert_eq!(fields.source, ImprovementSource::ManagementReview);
+        assert_eq!(fields.benefit.as_deref(), Some("b"));
+        for wrong in [
+            r#"{"kind": "improvement", "title": "t", "nonconformity": "n"}"#,
+            r#"{"kind": "corrective_action", "title": "t", "description": "d"}"#,
+            r#"{"kind": "improvement", "title": "t", "description": "d", "source": "risk"}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<NewReviewAction>(wrong).is_err(),
+                "{wrong}"
+            );
+        }
     }
 
     #[test]

@@ -95,7 +95,7 @@ editable_fields! {
         process_id: Option<String>,
         /// Clause catalog numbers; `["6.2"]` when absent. At least one.
         #[serde(default = "default_clauses")]
-        #[schema(value_type = Vec<ClauseNumber>, min_items = 1, max_items = 100, default = json!(["6.2"]))]
+        #[schema(value_type = Vec<ClauseNumber>, min_items = 1, max_items = 100)]
         clauses: Vec<String>,
         /// The SMS role that owns the objective; its members may add measurements.
         #[serde(default)]

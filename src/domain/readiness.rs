@@ -22,6 +22,7 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::assessment::ResultStatus;
 use super::clause::CatalogClause;
 use crate::text_enum;
 
@@ -55,15 +56,6 @@ text_enum! {
     }
 }
 
-text_enum! {
-    pub enum AssessedStatus {
-        NotAssessed => "not_assessed",
-        NotMet => "not_met",
-        PartiallyMet => "partially_met",
-        Met => "met",
-    }
-}
-
 /// A record named by the report.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct RecordRef {
@@ -92,22 +84,31 @@ pub struct Reviewed {
     pub review_due: Option<NaiveDate>,
 }
 
+/// An item of documented information the standard expects (`GET /documented-information`).
+#[derive(Debug, Clone)]
+pub struct ExpectedDocument {
+    pub name: String,
+    /// Approved documents in date that cover it.
+    pub current: Vec<RecordRef>,
+    /// Approved documents that cover it but are past their review date.
+    pub overdue: Vec<Reviewed>,
+}
+
 /// What the records say about one clause, as loaded from the database.
 #[derive(Debug, Clone, Default)]
 pub struct ClauseFacts {
     /// Active processes that refer to the clause.
     pub active_processes: Vec<Reviewed>,
-    /// Approved documents that refer to the clause.
-    pub approved_documents: Vec<Reviewed>,
-    /// Names of the documented information the standard expects for the clause.
-    pub expected_documents: Vec<String>,
+    /// The documented information the standard expects under the clause, and how the
+    /// approved documents cover each item.
+    pub expected_documents: Vec<ExpectedDocument>,
     /// The close of the latest internal audit whose scope held the clause itself.
     pub last_audited: Option<DateTime<Utc>>,
     pub open_major_findings: Vec<RecordRef>,
     pub open_minor_findings: Vec<RecordRef>,
     pub overdue_corrective_actions: Vec<RecordRef>,
     /// The clause's result in the latest completed gap assessment.
-    pub assessed: Option<AssessedStatus>,
+    pub assessed: Option<ResultStatus>,
 }
 
 /// What applies to the SMS as a whole.
@@ -210,13 +211,10 @@ pub fn assess(
             report: &mut report,
         };
         if clause.is_process {
-            judge.reviewed(ReadinessCheck::Processes, &own.active_processes);
+            judge.processes(&own.active_processes);
         }
         if !own.expected_documents.is_empty() {
-            judge.reviewed(
-                ReadinessCheck::DocumentedInformation,
-                &own.approved_documents,
-            );
+            judge.documented_information(&own.expected_documents);
         }
         judge.internal_audit(last_audited.map(|at| at.date_naive()), year_ago);
         if clause.clause == MANAGEMENT_REVIEW_CLAUSE {
@@ -248,6 +246,19 @@ fn weight(status: CheckStatus) -> f64 {
         CheckStatus::Met => 1.0,
         CheckStatus::Warning => 0.5,
         CheckStatus::Blocker => 0.0,
+    }
+}
+
+/// The issue of a record past its review date.
+fn overdue_review(noun: &str) -> impl Fn(&Reviewed) -> (RecordRef, String, String) + '_ {
+    move |r| {
+        let label = &r.record.label;
+        let due = r.review_due.map(|d| d.to_string()).unwrap_or_default();
+        (
+            r.record.clone(),
+            format!("{noun} {label} was due for review on {due}"),
+            format!("review {noun} {label} and set its next review date"),
+        )
     }
 }
 
@@ -302,50 +313,68 @@ impl Judge<'_> {
         }
     }
 
-    /// Processes and documents: at least one in force with its review in date.
-    fn reviewed(&mut self, check: ReadinessCheck, records: &[Reviewed]) {
+    /// At least one active process with its review in date.
+    fn processes(&mut self, processes: &[Reviewed]) {
+        let check = ReadinessCheck::Processes;
         let number = self.clause.clause.clone();
-        let (noun, state, make) = match check {
-            ReadinessCheck::Processes => ("process", "active", "approve a process"),
-            _ => ("document", "approved", "approve a document"),
-        };
-        let in_date = records
+        let in_date = processes
             .iter()
             .filter(|r| r.review_due.is_none_or(|due| due >= self.today))
             .count();
         if in_date > 0 {
-            return self.met(
+            let detail = format!("{in_date} active process(es) with the review in date");
+            return self.met(check, detail);
+        }
+        if processes.is_empty() {
+            let issue = (
+                self.clause_ref(),
+                format!("no active process refers to clause {number}"),
+                format!("approve a process that refers to clause {number}"),
+            );
+            return self.fault(
                 check,
-                format!("{in_date} {state} {noun}(s) with the review in date"),
+                CheckStatus::Blocker,
+                "no active process".into(),
+                vec![issue],
             );
         }
-        let issues = if records.is_empty() {
-            vec![(
-                self.clause_ref(),
-                format!("no {state} {noun} refers to clause {number}"),
-                format!("{make} that refers to clause {number}"),
-            )]
-        } else {
-            records
-                .iter()
-                .map(|r| {
-                    let due = r.review_due.map(|d| d.to_string()).unwrap_or_default();
-                    (
-                        r.record.clone(),
-                        format!("{} {} was due for review on {due}", noun, r.record.label),
-                        format!(
-                            "review {} {} and set its next review date",
-                            noun, r.record.label
-                        ),
-                    )
-                })
-                .collect()
-        };
-        let detail = if records.is_empty() {
-            format!("no {state} {noun}")
-        } else {
-            format!("every {state} {noun} is past its review date")
-        };
+        let issues = processes.iter().map(overdue_review("process")).collect();
+        let detail = "every active process is past its review date".into();
+        self.fault(check, CheckStatus::Blocker, detail, issues);
+    }
+
+    /// Every item the standard expects under the clause is covered by an approved document
+    /// in date.
+    fn documented_information(&mut self, expected: &[ExpectedDocument]) {
+        let check = ReadinessCheck::DocumentedInformation;
+        let number = self.clause.clause.clone();
+        let mut issues = Vec::new();
+        for item in expected.iter().filter(|i| i.current.is_empty()) {
+            if item.overdue.is_empty() {
+                issues.push((
+                    self.clause_ref(),
+                    format!("no approved document covers \"{}\"", item.name),
+                    format!(
+                        "approve a document for \"{}\" filed under clause {number}",
+                        item.name
+                    ),
+                ));
+            } else {
+                issues.extend(item.overdue.iter().map(overdue_review("document")));
+            }
+        }
+        if issues.is_empty() {
+            let detail = format!(
+                "{} expected item(s) covered by approved documents in date",
+                expected.len()
+            );
+            return self.met(check, detail);
+        }
+        let missing = expected.iter().filter(|i| i.current.is_empty()).count();
+        let detail = format!(
+            "{missing} of {} expected item(s) not covered in date",
+            expected.len()
+        );
         self.fault(check, CheckStatus::Blocker, detail, issues);
     }
 
@@ -456,17 +485,17 @@ impl Judge<'_> {
         self.fault(check, CheckStatus::Warning, detail, issues);
     }
 
-    fn gap_assessment(&mut self, assessment: &RecordRef, assessed: Option<AssessedStatus>) {
+    fn gap_assessment(&mut self, assessment: &RecordRef, assessed: Option<ResultStatus>) {
         let check = ReadinessCheck::GapAssessment;
         let number = self.clause.clause.clone();
-        let status = assessed.unwrap_or(AssessedStatus::NotAssessed);
+        let status = assessed.unwrap_or(ResultStatus::NotAssessed);
         let detail = format!("{} in assessment {}", status.as_str(), assessment.label);
         let (level, problem) = match status {
-            AssessedStatus::Met => return self.met(check, detail),
+            ResultStatus::Met => return self.met(check, detail),
             // A clause the assessment left out says nothing either way.
-            AssessedStatus::NotAssessed => return,
-            AssessedStatus::PartiallyMet => (CheckStatus::Warning, "partially met"),
-            AssessedStatus::NotMet => (CheckStatus::Blocker, "not met"),
+            ResultStatus::NotAssessed => return,
+            ResultStatus::PartiallyMet => (CheckStatus::Warning, "partially met"),
+            ResultStatus::NotMet => (CheckStatus::Blocker, "not met"),
         };
         let issue = (
             assessment.clone(),
@@ -601,19 +630,35 @@ mod tests {
     #[test]
     fn expected_documents_need_an_approved_document_in_date() {
         let (mut facts, sms) = all_good();
-        facts.entry("9.3".into()).or_default().expected_documents =
-            vec!["Management review results".into()];
+        let expected = |current: Vec<RecordRef>, overdue: Vec<Reviewed>| ExpectedDocument {
+            name: "Management review results".into(),
+            current,
+            overdue,
+        };
+        facts.entry("9.3".into()).or_default().expected_documents = vec![expected(vec![], vec![])];
         let r = assess(&catalog(), &facts, &sms, now());
-        assert_eq!(
-            check(&r, "9.3", ReadinessCheck::DocumentedInformation)
+        let status = |r: &Readiness| {
+            check(r, "9.3", ReadinessCheck::DocumentedInformation)
                 .unwrap()
-                .status,
-            CheckStatus::Blocker
+                .status
+        };
+        assert_eq!(status(&r), CheckStatus::Blocker);
+        assert_eq!(r.blockers[0].record.kind, RecordKind::Clause);
+        assert!(r.blockers[0].problem.contains("Management review results"));
+        let old = Reviewed {
+            record: RecordRef::new(RecordKind::Document, "d0", "MR minutes 2025"),
+            review_due: Some(day("2027-01-01")),
+        };
+        facts.get_mut("9.3").unwrap().expected_documents = vec![expected(vec![], vec![old])];
+        let r = assess(&catalog(), &facts, &sms, now());
+        assert_eq!(r.blockers[0].record.id.as_deref(), Some("d0"));
+        assert!(
+            r.blockers[0]
+                .clear_by
+                .contains("review document MR minutes 2025")
         );
-        facts.get_mut("9.3").unwrap().approved_documents = vec![Reviewed {
-            record: RecordRef::new(RecordKind::Document, "d1", "MR minutes"),
-            review_due: None,
-        }];
+        let minutes = RecordRef::new(RecordKind::Document, "d1", "MR minutes");
+        facts.get_mut("9.3").unwrap().expected_documents = vec![expected(vec![minutes], vec![])];
         let r = assess(&catalog(), &facts, &sms, now());
         assert!(r.ready);
     }
@@ -678,8 +723,8 @@ mod tests {
     fn the_latest_assessment_grades_each_clause() {
         let (mut facts, mut sms) = all_good();
         sms.latest_assessment = Some(RecordRef::new(RecordKind::Assessment, "a1", "Pre-audit"));
-        facts.entry("9.3".into()).or_default().assessed = Some(AssessedStatus::NotMet);
-        facts.get_mut("8.6.1").unwrap().assessed = Some(AssessedStatus::PartiallyMet);
+        facts.entry("9.3".into()).or_default().assessed = Some(ResultStatus::NotMet);
+        facts.get_mut("8.6.1").unwrap().assessed = Some(ResultStatus::PartiallyMet);
         let r = assess(&catalog(), &facts, &sms, now());
         assert_eq!(r.blockers.len(), 1);
         assert_eq!(r.blockers[0].clause, "9.3");

@@ -1,5 +1,5 @@
 //! Management reviews in the database: the `management_reviews` row with its attendees, and
-//! the corrective actions linked to it.
+//! the corrective actions and improvements linked to it.
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,7 +13,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::entities::{
-    corrective_action, management_review as row, management_review_attendee as attendee, user,
+    corrective_action, improvement, management_review as row,
+    management_review_attendee as attendee, user,
 };
 use super::page::{self, Kind, Page, PageRequest, SortKey};
 use super::{Aggregate, from_json_text, to_json_text};
@@ -23,13 +24,15 @@ use crate::domain::management_review::{
 use crate::domain::user::UserKind;
 use crate::error::{Error, Result};
 
-/// A stored management review, with the corrective actions decided at it.
+/// A stored management review, with the corrective actions and improvements decided at it.
 #[derive(Debug, Clone)]
 pub struct StoredManagementReview {
     pub id: String,
     pub review: ManagementReview,
     /// The corrective actions linked to the review, oldest first.
     pub corrective_action_ids: Vec<String>,
+    /// The improvements linked to the review, oldest first.
+    pub improvement_ids: Vec<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -45,6 +48,7 @@ struct Record<'a> {
     approved_by: &'a Option<String>,
     approved_at: Option<DateTime<Utc>>,
     corrective_action_ids: &'a [String],
+    improvement_ids: &'a [String],
 }
 
 impl Aggregate for StoredManagementReview {
@@ -67,6 +71,7 @@ impl Aggregate for StoredManagementReview {
             approved_by: &self.review.approved_by,
             approved_at: self.review.approved_at,
             corrective_action_ids: &self.corrective_action_ids,
+            improvement_ids: &self.improvement_ids,
         })
         .expect("plain data serializes")
     }
@@ -79,8 +84,8 @@ impl Aggregate for StoredManagementReview {
     }
 }
 
-/// Completes a page of rows with their attendees and linked corrective actions: one query
-/// for each.
+/// Completes a page of rows with their attendees, linked corrective actions and linked
+/// improvements: one query for each.
 pub async fn load_children<C: ConnectionTrait>(
     conn: &C,
     rows: Vec<row::Model>,
@@ -96,32 +101,57 @@ pub async fn load_children<C: ConnectionTrait>(
         |a| (a.management_review_id, a.user_id),
     )
     .await?;
-    let mut actions = corrective_action_ids(conn, &ids).await?;
+    let mut actions = linked_ids::<corrective_action::Entity, _>(
+        conn,
+        (
+            corrective_action::Column::ManagementReviewId,
+            corrective_action::Column::Id,
+        ),
+        &ids,
+    )
+    .await?;
+    let mut improvements = linked_ids::<improvement::Entity, _>(
+        conn,
+        (
+            improvement::Column::ManagementReviewId,
+            improvement::Column::Id,
+        ),
+        &ids,
+    )
+    .await?;
     rows.into_iter()
         .map(|m| {
-            let attendee_ids = attendees.remove(&m.id).unwrap_or_default();
-            let corrective_action_ids = actions.remove(&m.id).unwrap_or_default();
-            from_row(m, attendee_ids, corrective_action_ids)
+            let linked = Linked {
+                attendee_ids: attendees.remove(&m.id).unwrap_or_default(),
+                corrective_action_ids: actions.remove(&m.id).unwrap_or_default(),
+                improvement_ids: improvements.remove(&m.id).unwrap_or_default(),
+            };
+            from_row(m, linked)
         })
         .collect()
 }
 
-/// The corrective actions linked to each of `review_ids`, oldest first (ids are UUIDv7).
-async fn corrective_action_ids<C: ConnectionTrait>(
+/// The records of `E` linked to each of `review_ids` by their `management_review_id`
+/// column, oldest first (ids are UUIDv7), in one query.
+async fn linked_ids<E, C>(
     conn: &C,
+    (review_column, id_column): (E::Column, E::Column),
     review_ids: &[String],
-) -> Result<HashMap<String, Vec<String>>> {
-    use corrective_action::Column;
+) -> Result<HashMap<String, Vec<String>>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     if review_ids.is_empty() {
         return Ok(out);
     }
-    let links: Vec<(Option<String>, String)> = corrective_action::Entity::find()
+    let links: Vec<(Option<String>, String)> = E::find()
         .select_only()
-        .column(Column::ManagementReviewId)
-        .column(Column::Id)
-        .filter(Column::ManagementReviewId.is_in(review_ids.iter().cloned()))
-        .order_by_asc(Column::Id)
+        .column(review_column)
+        .column(id_column)
+        .filter(review_column.is_in(review_ids.iter().cloned()))
+        .order_by_asc(id_column)
         .into_tuple()
         .all(conn)
         .await?;
@@ -133,11 +163,14 @@ async fn corrective_action_ids<C: ConnectionTrait>(
     Ok(out)
 }
 
-fn from_row(
-    m: row::Model,
+/// What a review's row is completed with.
+struct Linked {
     attendee_ids: Vec<String>,
     corrective_action_ids: Vec<String>,
-) -> Result<StoredManagementReview> {
+    improvement_ids: Vec<String>,
+}
+
+fn from_row(m: row::Model, linked: Linked) -> Result<StoredManagementReview> {
     let state = ManagementReviewState::parse(&m.state)
         .ok_or_else(|| Error::Internal(format!("unknown management review state {}", m.state)))?;
     Ok(StoredManagementReview {
@@ -146,7 +179,7 @@ fn from_row(
                 title: m.title,
                 planned_for: m.planned_for,
                 held_on: m.held_on,
-                attendee_ids,
+                attendee_ids: linked.attendee_ids,
                 inputs: ReviewInputs {
                     previous_actions_status: m.input_previous_actions_status,
                     changes_in_context: m.input_changes_in_context,
@@ -166,7 +199,8 @@ fn from_row(
             approved_by: m.approved_by,
             approved_at: m.approved_at,
         },
-        corrective_action_ids,
+        corrective_action_ids: linked.corrective_action_ids,
+        improvement_ids: linked.improvement_ids,
         id: m.id,
         version: m.version,
         created_at: m.created_at,

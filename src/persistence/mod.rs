@@ -5,6 +5,7 @@ pub mod assessments;
 pub mod audits;
 pub mod clauses;
 pub mod corrective_actions;
+pub mod demo;
 pub mod documents;
 pub mod entities;
 pub mod findings;
@@ -46,6 +47,23 @@ use crate::error::Error;
 /// lock timeout, so a blocked query gives its connection back instead of holding it
 /// while the pool runs dry.
 pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(connect_options(url, settings)?).await
+}
+
+/// `connect` for a command that runs many short transactions one after the other
+/// (`seed-demo`): one connection, so SQLite keeps its page cache from one transaction to the
+/// next, and not pinged each time it is taken from the pool, which saves a round trip per
+/// transaction.
+pub async fn connect_for_batch(
+    url: &str,
+    settings: &DatabaseSettings,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut options = connect_options(url, settings)?;
+    options.max_connections(1).test_before_acquire(false);
+    Database::connect(options).await
+}
+
+fn connect_options(url: &str, settings: &DatabaseSettings) -> Result<ConnectOptions, DbErr> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap_or_default();
         if let Some(dir) = std::path::Path::new(path)
@@ -76,7 +94,7 @@ pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<DatabaseC
                 .create_if_missing(true)
         })
         .map_sqlx_postgres_opts(move |o| o.options(pg_timeouts));
-    Database::connect(options).await
+    Ok(options)
 }
 
 /// Any fixed number, the same in every replica: the key of the advisory lock that

@@ -4,14 +4,19 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::entities::{corrective_action, finding, process, process_clause};
+use super::entities::{
+    assessment, assessment_result, corrective_action, finding, management_review, process,
+    process_clause,
+};
+use crate::domain::assessment::{AssessmentState, ResultStatus};
 use crate::domain::corrective_action::CorrectiveActionState;
 use crate::domain::finding::{FindingState, FindingType};
+use crate::domain::management_review::ManagementReviewState;
 use crate::domain::process::ProcessState;
 use crate::domain::readiness::{ClauseFacts, RecordKind, RecordRef, Reviewed};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The facts of every clause that has any, keyed by clause number.
 pub type Facts = HashMap<String, ClauseFacts>;
@@ -137,4 +142,54 @@ fn label(text: &str) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
+}
+
+/// The latest management review held (or since approved), with the day it was held.
+pub async fn last_management_review<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<Option<(RecordRef, NaiveDate)>> {
+    let held = [ManagementReviewState::Held, ManagementReviewState::Approved].map(|s| s.as_str());
+    let latest = management_review::Entity::find()
+        .filter(management_review::Column::State.is_in(held))
+        .filter(management_review::Column::HeldOn.is_not_null())
+        .order_by_desc(management_review::Column::HeldOn)
+        .order_by_desc(management_review::Column::Id)
+        .one(conn)
+        .await?;
+    Ok(latest.and_then(|m| {
+        let held_on = m.held_on?;
+        let record = RecordRef::new(RecordKind::ManagementReview, m.id, m.title);
+        Some((record, held_on))
+    }))
+}
+
+/// The latest completed gap assessment, by the day it assessed, and its result per clause.
+pub async fn latest_assessment<C: ConnectionTrait>(
+    conn: &C,
+    facts: &mut Facts,
+) -> Result<Option<RecordRef>> {
+    let Some(latest) = assessment::Entity::find()
+        .filter(assessment::Column::State.eq(AssessmentState::Completed.as_str()))
+        .order_by_desc(assessment::Column::AssessedOn)
+        .order_by_desc(assessment::Column::CompletedAt)
+        .order_by_desc(assessment::Column::Id)
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let results = assessment_result::Entity::find()
+        .filter(assessment_result::Column::AssessmentId.eq(latest.id.as_str()))
+        .all(conn)
+        .await?;
+    for r in results {
+        let status = ResultStatus::parse(&r.status)
+            .ok_or_else(|| Error::Internal(format!("unknown result status {}", r.status)))?;
+        facts.entry(r.clause).or_default().assessed = Some(status);
+    }
+    Ok(Some(RecordRef::new(
+        RecordKind::Assessment,
+        latest.id,
+        latest.title,
+    )))
 }

@@ -51,7 +51,7 @@ fn relation(s: &StoredImprovement, caller: &Caller) -> Relation<ImprovementActio
     }
 }
 
-fn view(s: StoredImprovement, caller: &Caller) -> Improvement {
+pub fn view(s: StoredImprovement, caller: &Caller) -> Improvement {
     let relation = relation(&s, caller);
     let i = s.improvement;
     Improvement {
@@ -181,6 +181,7 @@ pub async fn update(
             if fields == before.improvement.fields {
                 return Ok(None);
             }
+            rules::check_review_source(&fields, before.improvement.management_review_id.is_some())?;
             let edited = rules::Improvement {
                 fields,
                 ..before.improvement.clone()

@@ -7,12 +7,15 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::corrective_actions::{self, CorrectiveAction};
+use super::improvements::{self, Improvement};
 use super::{Caller, begin_write, write};
 use crate::domain::DomainError;
-use crate::domain::corrective_action as corrective_rules;
+use crate::domain::corrective_action::{self as corrective_rules, CorrectiveActionFields};
+use crate::domain::improvement::{self as improvement_rules, ImprovementFields};
 use crate::domain::management_review::{
-    self as rules, CorrectiveActionKind, ManagementReviewAction, ManagementReviewFields,
-    ManagementReviewPatch, ManagementReviewState, NewReviewAction, ReviewFacts, WORKFLOW,
+    self as rules, CorrectiveActionKind, ImprovementKind, ManagementReviewAction,
+    ManagementReviewFields, ManagementReviewPatch, ManagementReviewState, NewReviewAction,
+    ReviewFacts, WORKFLOW,
 };
 use crate::domain::validation::FieldError;
 use crate::domain::workflow::{Relation, allowed_actions, decide};
@@ -41,6 +44,9 @@ pub struct ManagementReview {
     /// The corrective actions decided at the review (`POST /management-reviews/{id}/actions`),
     /// oldest first.
     pub corrective_action_ids: Vec<String>,
+    /// The improvements decided at the review (`POST /management-reviews/{id}/actions`),
+    /// oldest first.
+    pub improvement_ids: Vec<String>,
     /// What the calling user may do now (`POST /management-reviews/{id}/transitions`).
     pub allowed_actions: Vec<ManagementReviewAction>,
     pub version: i64,
@@ -57,14 +63,25 @@ pub struct ReviewCorrectiveActionCreated {
     pub corrective_action: CorrectiveAction,
 }
 
+/// The improvement created at a review, with `source: management_review` and the review's
+/// id as `management_review_id`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewImprovementCreated {
+    pub kind: ImprovementKind,
+    #[serde(flatten)]
+    pub improvement: Improvement,
+}
+
 /// An action recorded at a management review: the created record, told apart by `kind`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(untagged)]
 #[schema(discriminator(property_name = "kind", mapping(
-    ("corrective_action" = "#/components/schemas/ReviewCorrectiveActionCreated")
+    ("corrective_action" = "#/components/schemas/ReviewCorrectiveActionCreated"),
+    ("improvement" = "#/components/schemas/ReviewImprovementCreated")
 )))]
 pub enum ReviewAction {
     CorrectiveAction(ReviewCorrectiveActionCreated),
+    Improvement(ReviewImprovementCreated),
 }
 
 impl ReviewAction {
@@ -74,6 +91,10 @@ impl ReviewAction {
             ReviewAction::CorrectiveAction(created) => {
                 let a = &created.corrective_action;
                 (format!("/api/v1/corrective-actions/{}", a.id), a.version)
+            }
+            ReviewAction::Improvement(created) => {
+                let i = &created.improvement;
+                (format!("/api/v1/improvements/{}", i.id), i.version)
             }
         }
     }
@@ -94,6 +115,7 @@ fn view(s: StoredManagementReview, caller: &Caller) -> ManagementReview {
         approved_by: r.approved_by,
         approved_at: r.approved_at,
         corrective_action_ids: s.corrective_action_ids,
+        improvement_ids: s.improvement_ids,
         version: s.version,
         created_at: s.created_at,
         updated_at: s.updated_at,
@@ -266,9 +288,15 @@ pub async fn transition(
     Ok(view(changed, caller))
 }
 
-/// Records an action decided at a held or approved review (manager): the action is
-/// created linked to the review, and the review's version moves (its list of actions
-/// changed), in one transaction with an audit row for each.
+/// An action's fields, validated before anything is written.
+enum Decided {
+    CorrectiveAction(CorrectiveActionFields),
+    Improvement(ImprovementFields),
+}
+
+/// Records an action decided at a held or approved review (manager): the corrective action
+/// or improvement is created linked to the review, and the review's version moves (its
+/// list of actions changed), in one transaction with an audit row for each.
 pub async fn add_action(
     db: &DatabaseConnection,
     caller: &Caller,
@@ -276,34 +304,50 @@ pub async fn add_action(
     request: NewReviewAction,
 ) -> Result<ReviewAction> {
     ensure_may_change(caller)?;
-    let NewReviewAction::CorrectiveAction(body) = request;
-    let fields = corrective_rules::validate(body.into_fields())?;
+    let (decided, audit_action) = match request {
+        NewReviewAction::CorrectiveAction(body) => (
+            Decided::CorrectiveAction(corrective_rules::validate(body.into_fields())?),
+            "add_corrective_action",
+        ),
+        NewReviewAction::Improvement(body) => (
+            Decided::Improvement(improvement_rules::validate(body.into_fields())?),
+            "add_improvement",
+        ),
+    };
     let tx = begin_write(db).await?;
     let mut created = None;
     write::modify_in::<StoredManagementReview, _>(
         &tx,
         caller,
         (id, None),
-        "add_corrective_action",
+        audit_action,
         |before| {
             rules::ensure_takes_actions(before.review.state)?;
-            Ok(Some(()))
+            Ok(Some(decided))
         },
-        async |tx, ()| {
-            let action = corrective_actions::create_for_review(tx, caller, fields, id).await?;
-            created = Some(action);
+        async |tx, decided| {
+            created = Some(match decided {
+                Decided::CorrectiveAction(fields) => {
+                    let action = corrective_actions::create_for_review(tx, caller, fields, id);
+                    ReviewAction::CorrectiveAction(ReviewCorrectiveActionCreated {
+                        kind: CorrectiveActionKind::CorrectiveAction,
+                        corrective_action: corrective_actions::view(action.await?, caller),
+                    })
+                }
+                Decided::Improvement(fields) => {
+                    let improvement = improvements::create_for_review(tx, caller, fields, id);
+                    ReviewAction::Improvement(ReviewImprovementCreated {
+                        kind: ImprovementKind::Improvement,
+                        improvement: improvements::view(improvement.await?, caller),
+                    })
+                }
+            });
             Ok(())
         },
     )
     .await?;
     tx.commit().await?;
-    let created = created.expect("the action is created when the review changes");
-    Ok(ReviewAction::CorrectiveAction(
-        ReviewCorrectiveActionCreated {
-            kind: CorrectiveActionKind::CorrectiveAction,
-            corrective_action: corrective_actions::view(created, caller),
-        },
-    ))
+    Ok(created.expect("the action is created when the review changes"))
 }
 
 pub async fn list(

@@ -18,6 +18,7 @@ pub mod processes;
 pub mod readiness;
 pub mod reports;
 pub mod risks;
+pub mod seed_demo;
 pub mod sms_roles;
 pub mod training_records;
 pub mod users;

@@ -27,6 +27,7 @@ mod processes;
 mod readiness;
 mod reports;
 mod risks;
+mod seed_demo;
 mod sms_roles;
 mod startup;
 mod training_records;

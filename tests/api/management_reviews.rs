@@ -1,5 +1,5 @@
 //! Management reviews (clause 9.3): records, the planned → held → approved workflow, and
-//! the corrective actions decided at a review.
+//! the corrective actions and improvements decided at a review.
 
 use chrono::Duration;
 use reqwest::{Method, StatusCode};
@@ -125,6 +125,7 @@ both!(
         assert_eq!(created["inputs"]["risks"], "Two new risks");
         assert_eq!(created["inputs"]["feedback"], Value::Null);
         assert_eq!(created["corrective_action_ids"], json!([]));
+        assert_eq!(created["improvement_ids"], json!([]));
         assert_eq!(created["approved_by"], Value::Null);
         assert_eq!(created["allowed_actions"], json!(["hold", "cancel"]));
 
@@ -527,7 +528,7 @@ both!(
         for (body, field, code) in [
             (no_kind, "kind", "validation_failed"),
             (
-                json!({"kind": "improvement", "title": "t"}),
+                json!({"kind": "risk", "title": "t"}),
                 "kind",
                 "validation_failed",
             ),
@@ -728,5 +729,158 @@ both!(
             .post(&format!("{BASE}/{called_off}/actions"), &manager, action)
             .await;
         assert_problem(status, &problem, StatusCode::CONFLICT, "conflict");
+    }
+);
+
+both!(
+    improvements_decided_at_a_review_are_linked_both_ways,
+    |app: TestApp| async move {
+        let manager = app.token_for("manager").await;
+        let viewer = app.token_for("viewer").await;
+        let (owner, _) = app.user_with_roles(&["contributor"]).await;
+        let (attendee, _) = app.user_with_roles(&["viewer"]).await;
+        let id = ready_review(&app, &manager, &attendee).await;
+        let path = format!("{BASE}/{id}");
+        let actions = format!("{path}/actions");
+        let improvement = json!({"kind": "improvement", "title": "Automate capacity reports",
+            "description": "Produce the capacity report from monitoring data",
+            "benefit": "Two days saved each month", "owner_id": owner, "due_date": "2030-09-30"});
+
+        let (status, problem) = app.post(&actions, &manager, improvement.clone()).await;
+        assert_problem(status, &problem, StatusCode::CONFLICT, "conflict");
+        let (status, _) = step(&app, &manager, &id, "hold").await;
+        assert_eq!(status, StatusCode::OK);
+
+        let before = app.count_rows("improvements").await;
+        for (body, expected) in [
+            (
+                json!({"kind": "improvement", "title": " ", "description": " "}),
+                vec!["title", "description"],
+            ),
+            (
+                json!({"kind": "improvement", "title": "t", "description": "d", "source": "risk"}),
+                vec!["source"],
+            ),
+            (
+                json!({"kind": "improvement", "title": "t", "nonconformity": "n"}),
+                vec!["nonconformity"],
+            ),
+            (
+                json!({"kind": "improvement", "title": "t", "description": "d", "benefit": "a\u{7}b"}),
+                vec!["benefit"],
+            ),
+            (
+                json!({"kind": "improvement", "title": "t", "description": "d", "due_date": "soon"}),
+                vec!["due_date"],
+            ),
+            (
+                json!({"kind": "improvement", "title": "t", "description": "d", "owner_id": attendee}),
+                vec!["owner_id"],
+            ),
+        ] {
+            let (status, problem) = app.post(&actions, &manager, body.clone()).await;
+            assert_problem(
+                status,
+                &problem,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            );
+            assert_eq!(fields(&problem), expected, "{body}: {problem}");
+        }
+        for role in ["viewer", "contributor", "auditor"] {
+            let token = app.token_for(role).await;
+            let (status, problem) = app.post(&actions, &token, improvement.clone()).await;
+            assert_problem(status, &problem, StatusCode::FORBIDDEN, "forbidden");
+        }
+        assert_eq!(app.count_rows("improvements").await, before);
+        let (_, unchanged) = app.get(&path, &manager).await;
+        assert_eq!(unchanged["version"], 2, "nothing written: {unchanged}");
+        assert_eq!(actions_of(&trail(&app, &id).await), vec!["create", "hold"]);
+
+        let (status, created, headers) = app
+            .call_full(Method::POST, &actions, &manager, Some(improvement), &[])
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let imp = created["id"].as_str().unwrap().to_string();
+        let imp_path = format!("/api/v1/improvements/{imp}");
+        assert_eq!(headers["location"], imp_path.as_str());
+        assert_eq!(headers["etag"], "\"1\"");
+        assert_eq!(created["kind"], "improvement");
+        assert_eq!(created["source"], "management_review");
+        assert_eq!(created["management_review_id"], id);
+        assert_eq!(created["state"], "proposed");
+        assert_eq!(created["owner_id"], owner);
+        assert_eq!(created["benefit"], "Two days saved each month");
+        assert_eq!(created["due_date"], "2030-09-30");
+
+        // Linked both ways: the review lists it (its version moved), the improvement names
+        // the review and is found by it.
+        let (_, _) = app
+            .post(
+                &actions,
+                &manager,
+                json!({"kind": "corrective_action", "title": "No capacity plan",
+                       "nonconformity": "The storage service has no capacity plan"}),
+            )
+            .await;
+        let (status, review, headers) = app.call_full(Method::GET, &path, &viewer, None, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(review["improvement_ids"], json!([imp]));
+        assert_eq!(review["corrective_action_ids"].as_array().unwrap().len(), 1);
+        assert_eq!(headers["etag"], "\"4\"", "each action moved the version");
+        let (_, read) = app.get(&imp_path, &viewer).await;
+        assert_eq!(read["management_review_id"], id);
+        let (_, unrelated) = app
+            .post(
+                "/api/v1/improvements",
+                &manager,
+                json!({"title": "t", "description": "d", "source": "management_review"}),
+            )
+            .await;
+        assert_eq!(unrelated["management_review_id"], Value::Null);
+        let (_, listed) = app
+            .get(
+                &format!("/api/v1/improvements?management_review_id={id}&include_total=true"),
+                &viewer,
+            )
+            .await;
+        assert_eq!(listed["total"], 1);
+        assert_eq!(listed["items"][0]["id"], imp);
+        let (_, all) = app.get(&format!("{BASE}?state=held"), &viewer).await;
+        assert_eq!(all["items"][0]["improvement_ids"], json!([imp]));
+
+        // The link is read-only, and the improvement keeps its source.
+        for (patch, field) in [
+            (
+                json!({"management_review_id": null}),
+                "management_review_id",
+            ),
+            (json!({"source": "suggestion"}), "source"),
+        ] {
+            let (status, problem) = app.patch(&imp_path, &manager, patch).await;
+            assert_problem(
+                status,
+                &problem,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            );
+            assert_eq!(fields(&problem), vec![field]);
+        }
+
+        // Evidence: a row for the review and one for the improvement, in one request.
+        let review_rows = trail(&app, &id).await;
+        assert_eq!(
+            actions_of(&review_rows),
+            vec!["create", "hold", "add_improvement", "add_corrective_action"]
+        );
+        assert_eq!(
+            review_rows[2]["changes"]["improvement_ids"],
+            json!({"before": [], "after": [imp]})
+        );
+        let imp_rows = trail(&app, &imp).await;
+        assert_eq!(actions_of(&imp_rows), vec!["create"]);
+        assert_eq!(imp_rows[0]["entity_type"], "improvement");
+        assert_eq!(imp_rows[0]["changes"]["management_review_id"]["after"], id);
+        assert_eq!(imp_rows[0]["request_id"], review_rows[2]["request_id"]);
     }
 );

@@ -216,3 +216,159 @@ both!(
         );
     }
 );
+
+both!(
+    documents_reviews_and_the_latest_assessment,
+    |app: TestApp| async move {
+        let admin = app.admin_token.clone();
+        let attendee = app.person("board@example.com", &["viewer"]).await;
+        let role = app.role("Service owner").await;
+
+        // 5.2 expects the service management policy: missing, then covered, then out of date.
+        assert_eq!(
+            check(&readiness(&app).await, "5.2", "documented_information"),
+            "blocker"
+        );
+        let review_due = app.clock.today() + Duration::days(60);
+        let policy = id(&ok(
+            &app,
+            "/api/v1/documents",
+            &admin,
+            json!({
+                "title": "SMS policy", "kind": "policy", "clauses": ["5.2"], "owner_role_id": role,
+                "version_label": "1.0", "location": "https://dms.example.com/policy.pdf",
+                "review_due": review_due.to_string()
+            }),
+        )
+        .await);
+        let report = readiness(&app).await;
+        let blockers = issues(&report, "blockers", "5.2", "documented_information");
+        assert!(
+            blockers[0]["problem"]
+                .as_str()
+                .unwrap()
+                .contains("Service management policy")
+        );
+        ok(
+            &app,
+            &format!("/api/v1/documents/{policy}/transitions"),
+            &admin,
+            json!({"action": "approve"}),
+        )
+        .await;
+        assert_eq!(
+            check(&readiness(&app).await, "5.2", "documented_information"),
+            "met"
+        );
+
+        // 9.3: a management review held today, with every input.
+        let inputs: serde_json::Map<String, Value> = [
+            "previous_actions_status",
+            "changes_in_context",
+            "sms_performance",
+            "objectives",
+            "nonconformity_and_audit_trends",
+            "service_and_supplier_performance",
+            "feedback",
+            "resources",
+            "risks",
+            "improvement_opportunities",
+        ]
+        .iter()
+        .map(|name| (name.to_string(), json!(format!("Considered: {name}"))))
+        .collect();
+        let review = id(&ok(
+            &app,
+            "/api/v1/management-reviews",
+            &admin,
+            json!({
+                "title": "Annual review", "held_on": app.clock.today().to_string(),
+                "attendee_ids": [attendee], "inputs": inputs
+            }),
+        )
+        .await);
+        let report = readiness(&app).await;
+        assert_eq!(check(&report, "9.3", "management_review"), "blocker");
+        let path = format!("/api/v1/management-reviews/{review}/transitions");
+        ok(&app, &path, &admin, json!({"action": "hold"})).await;
+        let report = readiness(&app).await;
+        assert_eq!(check(&report, "9.3", "management_review"), "met");
+        assert_eq!(report["last_management_review"]["id"], review.as_str());
+
+        // The latest completed gap assessment grades the clauses it assessed.
+        let assessment = id(&ok(
+            &app,
+            "/api/v1/assessments",
+            &admin,
+            json!({
+                "title": "Pre-certification", "assessed_on": app.clock.today().to_string()
+            }),
+        )
+        .await);
+        for (clause, status) in [
+            ("8.6.1", "not_met"),
+            ("4.1", "partially_met"),
+            ("4.2", "met"),
+        ] {
+            let (code, body) = app
+                .call(
+                    reqwest::Method::PUT,
+                    &format!("/api/v1/assessments/{assessment}/results/{clause}"),
+                    &admin,
+                    Some(json!({"status": status})),
+                )
+                .await;
+            assert_eq!(code, StatusCode::OK, "{body}");
+        }
+        assert_eq!(
+            check(&readiness(&app).await, "8.6.1", "gap_assessment"),
+            Value::Null
+        );
+        let path = format!("/api/v1/assessments/{assessment}/transitions");
+        ok(&app, &path, &admin, json!({"action": "complete"})).await;
+        let report = readiness(&app).await;
+        assert_eq!(report["latest_assessment"]["id"], assessment.as_str());
+        assert_eq!(check(&report, "8.6.1", "gap_assessment"), "blocker");
+        assert_eq!(check(&report, "4.1", "gap_assessment"), "warning");
+        assert_eq!(check(&report, "4.2", "gap_assessment"), "met");
+        assert_eq!(check(&report, "4.3", "gap_assessment"), Value::Null);
+        let blockers = issues(&report, "blockers", "8.6.1", "gap_assessment");
+        assert_eq!(blockers[0]["record"]["id"], assessment.as_str());
+
+        // Two months on, the policy is past its review; a year on, so is the review.
+        app.clock.advance(Duration::days(61));
+        let report = readiness(&app).await;
+        let blockers = issues(&report, "blockers", "5.2", "documented_information");
+        assert_eq!(blockers[0]["record"]["id"], policy.as_str());
+        assert!(
+            blockers[0]["clear_by"]
+                .as_str()
+                .unwrap()
+                .contains("review document SMS policy")
+        );
+        app.clock.advance(Duration::days(305));
+        let report = readiness(&app).await;
+        let blockers = issues(&report, "blockers", "9.3", "management_review");
+        assert_eq!(blockers[0]["record"]["id"], review.as_str());
+
+        // The CSV form: one row per clause and check.
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let res = app
+            .request(
+                reqwest::Method::GET,
+                "/api/v1/reports/readiness",
+                Some(&admin),
+            )
+            .header("accept", "text/csv")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let csv = res.text().await.unwrap();
+        assert!(csv.starts_with("clause,"), "{csv}");
+        assert!(
+            csv.lines()
+                .any(|l| l.starts_with("9.3,") && l.contains("management_review"))
+        );
+    }
+);

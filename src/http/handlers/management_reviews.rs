@@ -77,6 +77,7 @@ fn read_action(body: Map<String, Value>) -> Result<NewReviewAction, ApiError> {
         Some(ReviewActionKind::CorrectiveAction) => {
             Ok(NewReviewAction::CorrectiveAction(parse_json(&rest)?))
         }
+        Some(ReviewActionKind::Improvement) => Ok(NewReviewAction::Improvement(parse_json(&rest)?)),
         None => {
             let kinds: Vec<&str> = ReviewActionKind::ALL.iter().map(|k| k.as_str()).collect();
             Err(ApiError::field(
@@ -129,7 +130,7 @@ pub async fn create(
     ))
 }
 
-/// Get a management review, with the corrective actions decided at it.
+/// Get a management review, with the corrective actions and improvements decided at it.
 #[utoipa::path(operation_id = "get_management_review", tag = "management reviews", security(("bearer" = ["viewer"])), params(("id" = String, Path, description = ID, max_length = 36)), responses((status = 200, body = ManagementReview)))]
 #[get("/management-reviews/{id}")]
 pub async fn get(
@@ -190,9 +191,10 @@ pub async fn transition(
 
 /// Record an action decided at a held or approved management review (manager; 409 for a
 /// planned or cancelled one). `kind: corrective_action` creates a corrective action in
-/// `open` with `source: management_review`, linked back by `management_review_id`; the
-/// review lists it in `corrective_action_ids` and its version moves. The answer is the
-/// created record with its `kind`; `Location` and `ETag` are the record's.
+/// `open`, `kind: improvement` an improvement in `proposed`, each with
+/// `source: management_review` and linked back by `management_review_id`; the review lists
+/// it in `corrective_action_ids` or `improvement_ids` and its version moves. The answer is
+/// the created record with its `kind`; `Location` and `ETag` are the record's.
 #[utoipa::path(operation_id = "add_management_review_action", tag = "management reviews", security(("bearer" = ["manager"])), params(("id" = String, Path, description = ID, max_length = 36)), request_body = NewReviewAction, responses((status = 201, body = ReviewAction)))]
 #[post("/management-reviews/{id}/actions")]
 pub async fn add_action(
