@@ -352,7 +352,7 @@ both!(
         assert_eq!(blockers[0]["record"]["id"], review.as_str());
 
         // The CSV form: one row per clause and check.
-    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
         let res = app
             .request(
                 reqwest::Method::GET,
