@@ -25,8 +25,8 @@ use std::collections::HashMap;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header;
 use actix_web::http::uri::{PathAndQuery, Uri};
+use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, Data};
 use actix_web::{Error, HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
@@ -58,9 +58,12 @@ pub async fn exports(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    // Only a read is an export: other methods fall through to 405.
+    let is_read = matches!(*req.method(), Method::GET | Method::HEAD);
     let exported = req
         .path()
         .strip_prefix(EXPORTS)
+        .filter(|_| is_read)
         .filter(|rest| !rest.is_empty())
         .map(str::to_string);
     let documented = req

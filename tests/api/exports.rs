@@ -321,3 +321,14 @@ both!(
         assert_problem(status, &body, StatusCode::FORBIDDEN, "forbidden");
     }
 );
+
+both!(an_export_is_read_only, |app: TestApp| async move {
+    let (status, body) = app
+        .post(
+            "/api/v1/exports/processes",
+            &app.admin_token,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::METHOD_NOT_ALLOWED, "{body}");
+});
