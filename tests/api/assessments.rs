@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::{TestApp, assert_problem, fields};
 
 const BASE: &str = "/api/v1/assessments";
 const UNKNOWN: &str = "00000000-0000-7000-8000-0000000000aa";
@@ -19,15 +19,6 @@ async fn create(app: &TestApp, token: &str, body: Value) -> Value {
 
 fn id_of(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
-}
-
-fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// `PUT /assessments/{id}/results/{clause}` with the caller's token.

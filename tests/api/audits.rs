@@ -2,7 +2,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::{TestApp, assert_problem, id};
 
 /// An auditor: (user id, token).
 async fn auditor(app: &TestApp) -> (String, String) {
@@ -13,10 +13,6 @@ async fn plan(app: &TestApp, token: &str, body: Value) -> Value {
     let (status, audit) = app.post("/api/v1/audits", token, body).await;
     assert_eq!(status, StatusCode::CREATED, "{audit}");
     audit
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_string()
 }
 
 async fn act(app: &TestApp, token: &str, audit: &str, action: &str) -> (StatusCode, Value) {

@@ -3,20 +3,10 @@
 
 use chrono::{Duration, SecondsFormat};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::both;
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp};
-
-async fn ok(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
-    let (status, answer) = app.post(path, token, body).await;
-    assert!(status.is_success(), "{path}: {status} {answer}");
-    answer
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_string()
-}
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, id, ok};
 
 both!(the_whole_loop, |app: TestApp| async move {
     let manager_email = "manager@example.com";

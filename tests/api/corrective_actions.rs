@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, assert_problem};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, assert_problem, fields};
 
 const BASE: &str = "/api/v1/corrective-actions";
 
@@ -74,15 +74,6 @@ fn incident(title: &str, owner: Option<&str>) -> Value {
 async fn step(app: &TestApp, token: &str, id: &str, body: Value) -> (StatusCode, Value) {
     app.post(&format!("{BASE}/{id}/transitions"), token, body)
         .await
-}
-
-fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect()
 }
 
 both!(

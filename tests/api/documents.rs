@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, assert_problem};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, assert_problem, fields, id};
 
 const BASE: &str = "/api/v1/documents";
 const LIST: &str = "/api/v1/documented-information";
@@ -32,10 +32,6 @@ async fn create(app: &TestApp, token: &str, body: Value) -> Value {
     created
 }
 
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_string()
-}
-
 async fn step(app: &TestApp, token: &str, id: &str, action: &str) -> (StatusCode, Value) {
     app.post(
         &format!("{BASE}/{id}/transitions"),
@@ -50,15 +46,6 @@ async fn approved(app: &TestApp, token: &str, body: Value) -> Value {
     let (status, doc) = step(app, token, &id(&doc), "approve").await;
     assert_eq!(status, StatusCode::OK, "{doc}");
     doc
-}
-
-fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn titles(page: &Value) -> Vec<String> {

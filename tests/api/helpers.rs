@@ -519,3 +519,25 @@ pub fn assert_problem_at(
     );
     assert_eq!(body["instance"], path, "{body}");
 }
+
+/// The `field` of each entry of a problem document's `errors`.
+pub fn fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors in {problem}"))
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The `id` of a representation.
+pub fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// POSTs and asserts a 2xx answer, which it returns.
+pub async fn ok(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
+    let (status, answer) = app.post(path, token, body).await;
+    assert!(status.is_success(), "{path}: {status} {answer}");
+    answer
+}

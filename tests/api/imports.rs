@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{Backend, TestApp, assert_problem, read};
+use crate::helpers::{Backend, TestApp, assert_problem, fields, read};
 
 async fn import(
     app: &TestApp,
@@ -65,15 +65,6 @@ async fn export(app: &TestApp, collection: &str) -> String {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     res.text().await.unwrap()
-}
-
-fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect()
 }
 
 async fn audit_rows(app: &TestApp, entity_type: &str) -> i64 {

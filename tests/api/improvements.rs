@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::{TestApp, assert_problem, fields};
 
 const BASE: &str = "/api/v1/improvements";
 
@@ -33,15 +33,6 @@ async fn create(app: &TestApp, token: &str, body: Value) -> Value {
 async fn step(app: &TestApp, token: &str, id: &str, body: Value) -> (StatusCode, Value) {
     app.post(&format!("{BASE}/{id}/transitions"), token, body)
         .await
-}
-
-fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn titles(page: &Value) -> Vec<String> {

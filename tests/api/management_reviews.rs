@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::{TestApp, assert_problem, fields};
 
 const BASE: &str = "/api/v1/management-reviews";
 const UNKNOWN: &str = "00000000-0000-7000-8000-000000000001";
@@ -30,20 +30,6 @@ fn all_inputs() -> Value {
         inputs.insert(name.into(), json!(format!("Considered: {name}")));
     }
     Value::Object(inputs)
-}
-
-fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no errors in {problem}"))
-        .iter()
-        .map(|e| {
-            e.as_object().unwrap()["field"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
 }
 
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {

@@ -3,7 +3,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, assert_problem};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, assert_problem, id};
 
 fn plan() -> Value {
     json!({"what": "Automate triage", "resources": "Two engineers", "responsible": "Service desk lead", "completion": "By year end", "evaluation": "Monthly report"})
@@ -18,10 +18,6 @@ async fn create(app: &TestApp, body: Value) -> Value {
     let (status, created) = app.post("/api/v1/objectives", &app.admin_token, body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     created
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_string()
 }
 
 async fn act(app: &TestApp, id: &str, body: Value) -> (StatusCode, Value) {

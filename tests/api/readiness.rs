@@ -5,17 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, assert_problem};
-
-async fn ok(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
-    let (status, answer) = app.post(path, token, body).await;
-    assert!(status.is_success(), "{path}: {status} {answer}");
-    answer
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_string()
-}
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, assert_problem, id, ok};
 
 async fn readiness(app: &TestApp) -> Value {
     let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;

@@ -7,17 +7,7 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::exports::{assert_same, fetch, parse};
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, assert_problem};
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_string()
-}
-
-async fn ok(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
-    let (status, body) = app.post(path, token, body).await;
-    assert!(status.is_success(), "{path}: {body}");
-    body
-}
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, assert_problem, id, ok};
 
 /// Each reading role gets the report; a user without roles is refused; no query parameter
 /// is taken.

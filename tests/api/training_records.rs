@@ -5,20 +5,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, assert_problem};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, assert_problem, fields};
 
 const BASE: &str = "/api/v1/training-records";
 const GAPS: &str = "/api/v1/reports/competence-gaps";
 const UNKNOWN: &str = "00000000-0000-7000-8000-000000000001";
-
-fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect()
-}
 
 fn days(app: &TestApp, n: i64) -> String {
     (app.clock.today() + Duration::days(n)).to_string()
