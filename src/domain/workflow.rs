@@ -48,7 +48,24 @@ macro_rules! text_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        impl $crate::domain::workflow::TextEnum for $name {
+            const ALL: &'static [$name] = $name::ALL;
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
+            }
+        }
     };
+}
+
+/// What `text_enum!` declares, for code that handles any of them.
+pub trait TextEnum: Copy + 'static {
+    const ALL: &'static [Self];
+    fn as_str(self) -> &'static str;
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.as_str() == text)
+    }
 }
 
 /// Who may take an action.

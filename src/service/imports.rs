@@ -29,6 +29,7 @@ use crate::domain::process::{self, ProcessFields, ProcessState, RaciAssignment};
 use crate::domain::risk::{self, RiskFields, RiskState};
 use crate::domain::sms_role::{self, SmsRoleFields};
 use crate::domain::validation::{FieldError, Validator, dedup};
+use crate::domain::workflow::TextEnum;
 use crate::error::Result;
 use crate::persistence::documents::{self as stored_documents, StoredDocument};
 use crate::persistence::imports::{self as lookup, Referenced};
@@ -496,21 +497,13 @@ impl<'a> Import<'a> {
     }
 
     /// The state a row asks for, `initial` when it names none.
-    fn state<S: Copy>(
-        &mut self,
-        row: usize,
-        given: &Option<String>,
-        parse: fn(&str) -> Option<S>,
-        all: &[S],
-        name: fn(S) -> &'static str,
-        initial: S,
-    ) -> Option<S> {
+    fn state<S: TextEnum>(&mut self, row: usize, given: &Option<String>, initial: S) -> Option<S> {
         match given {
             None => Some(initial),
             Some(text) => {
-                let state = parse(text);
+                let state = S::parse(text);
                 if state.is_none() {
-                    let names: Vec<&str> = all.iter().map(|s| name(*s)).collect();
+                    let names: Vec<&str> = S::ALL.iter().map(|s| s.as_str()).collect();
                     self.error(row, "state", format!("must be one of {}", names.join(", ")));
                 }
                 state
@@ -578,14 +571,7 @@ impl<'a> Import<'a> {
                     continue;
                 }
             };
-            let Some(state) = self.state(
-                n,
-                &r.state,
-                ProcessState::parse,
-                ProcessState::ALL,
-                ProcessState::as_str,
-                ProcessState::Draft,
-            ) else {
+            let Some(state) = self.state(n, &r.state, ProcessState::Draft) else {
                 continue;
             };
             let record = process::Process {
@@ -682,14 +668,7 @@ impl<'a> Import<'a> {
             };
             fields.owner_role_id =
                 self.reference(n, "owner_role_id", &fields.owner_role_id, &roles);
-            let Some(state) = self.state(
-                n,
-                &r.state,
-                DocumentState::parse,
-                DocumentState::ALL,
-                DocumentState::as_str,
-                DocumentState::Draft,
-            ) else {
+            let Some(state) = self.state(n, &r.state, DocumentState::Draft) else {
                 continue;
             };
             let mut record = document::Document {
@@ -795,14 +774,7 @@ impl<'a> Import<'a> {
                     continue;
                 }
             };
-            let Some(state) = self.state(
-                n,
-                &r.state,
-                RiskState::parse,
-                RiskState::ALL,
-                RiskState::as_str,
-                RiskState::Identified,
-            ) else {
+            let Some(state) = self.state(n, &r.state, RiskState::Identified) else {
                 continue;
             };
             if rationale.is_some() && !matches!(state, RiskState::Accepted | RiskState::Closed) {
