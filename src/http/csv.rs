@@ -65,11 +65,12 @@ pub async fn exports(
         .strip_prefix(EXPORTS)
         .filter(|_| is_read)
         .filter(|rest| !rest.is_empty())
-        .map(str::to_string);
-    let documented = req
-        .app_data::<Data<RouteTable>>()
-        .is_some_and(|table| table.methods_for(req.path()).iter().any(|m| m == "GET"));
-    if let Some(exported) = exported.filter(|_| documented) {
+        .map(str::to_string)
+        .filter(|_| {
+            req.app_data::<Data<RouteTable>>()
+                .is_some_and(|table| table.methods_for(req.path()).iter().any(|m| m == "GET"))
+        });
+    if let Some(exported) = exported {
         let target = match req.query_string() {
             "" => format!("/api/v1/{exported}"),
             query => format!("/api/v1/{exported}?{query}"),
