@@ -339,9 +339,10 @@ both!(
             ids.push(active(&app, body).await);
         }
         let at = now_text(&app);
-        // Met: 0, 2, 4; at the baseline (on track at the start): 1, 3.
+        // Met: 0, 2, 4. Ahead of the line from baseline to target, however long the test
+        // takes (the line rises with the clock): 1, 3.
         for (i, id) in ids.iter().enumerate() {
-            let value = if i % 2 == 0 { 95.0 } else { 80.0 };
+            let value = if i % 2 == 0 { 95.0 } else { 85.0 };
             let (status, body) = measure(&app, &app.admin_token, id, value, &at).await;
             assert_eq!(status, StatusCode::CREATED, "{body}");
         }
