@@ -142,5 +142,5 @@ async fn seed(demo: &mut Demo) -> anyhow::Result<Made> {
         }
         demo.unit_done(u + 1);
     }
-    Ok(vec![("documents", count), ("documents approved", approved)])
+    Ok(vec![("documents", count), ("documents in force", approved)])
 }

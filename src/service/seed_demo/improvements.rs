@@ -60,5 +60,5 @@ async fn seed(demo: &mut Demo) -> anyhow::Result<Made> {
         demo.units[u].improvements.extend(made);
         demo.unit_done(u + 1);
     }
-    Ok(vec![("improvements", count), ("workflow steps", steps)])
+    Ok(vec![("improvements", count), ("improvement steps", steps)])
 }

@@ -55,6 +55,6 @@ async fn seed(demo: &mut Demo) -> anyhow::Result<Made> {
     }
     Ok(vec![
         ("risks and opportunities", count),
-        ("workflow steps", steps),
+        ("risk steps", steps),
     ])
 }
