@@ -31,7 +31,15 @@ const PER_UNIT: &[(&str, i64)] = &[
     ("measurements", 87),
     ("audits", 3),
     ("findings", 9),
-    ("corrective_actions", 12),
+    // 12, and one decided by the management review.
+    ("corrective_actions", 13),
+    ("documents", 40),
+    ("improvements", 7),
+    ("management_reviews", 2),
+    ("risks", 8),
+    ("training_records", 37),
+    ("assessments", 2),
+    ("assessment_results", 83),
 ];
 
 async fn assert_units(app: &TestApp, units: i64) {
@@ -50,6 +58,12 @@ async fn assert_units(app: &TestApp, units: i64) {
         ("audits", "audit"),
         ("findings", "finding"),
         ("corrective_actions", "corrective_action"),
+        ("documents", "document"),
+        ("improvements", "improvement"),
+        ("management_reviews", "management_review"),
+        ("risks", "risk"),
+        ("training_records", "training_record"),
+        ("assessments", "assessment"),
     ] {
         let created = app
             .count_rows(&format!(
@@ -97,7 +111,7 @@ both!(seeds_an_empty_database_once, |app: TestApp| async move {
     let (stdout, stderr) = (text(&seeded.stdout), text(&seeded.stderr));
     assert!(seeded.status.success(), "{stderr}");
     assert!(stdout.contains("itsms-demo-password"), "{stdout}");
-    assert!(stderr.contains("[7/7] audit closure"), "{stderr}");
+    assert!(stderr.contains("[13/13] gap assessments"), "{stderr}");
     assert_units(&app, 1).await;
     chain_verifies(&app).await;
 
@@ -183,6 +197,8 @@ both!(seeds_an_empty_database_once, |app: TestApp| async move {
         );
     }
 
+    the_rest_of_the_sms_is_there(&app, &token).await;
+
     // A database with data is refused, and left as it was.
     let again = run(&app, &[]);
     assert!(!again.status.success());
@@ -201,3 +217,109 @@ both!(seeds_an_empty_database_once, |app: TestApp| async move {
     assert_eq!(total(&app, &token, "processes?q=-BU2").await, 22);
     chain_verifies(&app).await;
 });
+
+/// Documents, risks, improvements, reviews, competence and gap assessments of one business
+/// unit, as the reports judge them.
+async fn the_rest_of_the_sms_is_there(app: &TestApp, token: &str) {
+    let (status, info) = app.get("/api/v1/documented-information", token).await;
+    assert_eq!(status, StatusCode::OK, "{info}");
+    let summary = &info["summary"];
+    assert_eq!(summary["total"], 37, "{summary}");
+    assert_eq!(summary["covered"], 33, "{summary}");
+    assert_eq!(summary["out_of_date"], 2, "{summary}");
+    assert_eq!(summary["missing"], 2, "{summary}");
+    for state in ["approved", "draft", "obsolete"] {
+        assert!(
+            total(app, token, &format!("documents?state={state}")).await >= 2,
+            "{state}"
+        );
+    }
+
+    for state in ["identified", "treating", "accepted", "closed"] {
+        assert!(
+            total(app, token, &format!("risks?state={state}")).await >= 1,
+            "{state}"
+        );
+    }
+    let (_, treating) = app
+        .get("/api/v1/risks?state=treating&limit=50", token)
+        .await;
+    let treating = treating["items"].as_array().unwrap();
+    assert!(
+        treating
+            .iter()
+            .any(|r| r["corrective_action_id"].is_string())
+    );
+    assert!(treating.iter().any(|r| r["improvement_id"].is_string()));
+    for state in [
+        "proposed",
+        "approved",
+        "implemented",
+        "evaluated",
+        "rejected",
+    ] {
+        let path = format!("improvements?state={state}");
+        assert!(total(app, token, &path).await >= 1, "{state}");
+    }
+
+    for state in ["approved", "planned"] {
+        let path = format!("management-reviews?state={state}");
+        assert_eq!(total(app, token, &path).await, 1, "{state}");
+    }
+    let (_, reviews) = app
+        .get("/api/v1/management-reviews?state=approved", token)
+        .await;
+    let review = &reviews["items"][0];
+    let inputs = review["inputs"].as_object().unwrap();
+    assert_eq!(inputs.len(), 10, "{review}");
+    assert!(inputs.values().all(|v| v.is_string()), "{review}");
+    let decided = |kind: &str| format!("{kind}?source=management_review&include_total=true");
+    for kind in ["corrective-actions", "improvements"] {
+        let (_, page) = app.get(&format!("/api/v1/{}", decided(kind)), token).await;
+        let linked = page["items"].as_array().unwrap().iter();
+        assert!(
+            linked
+                .filter(|a| a["management_review_id"] == review["id"])
+                .count()
+                == 1,
+            "{kind}"
+        );
+    }
+
+    let (status, gaps) = app.get("/api/v1/reports/competence-gaps", token).await;
+    assert_eq!(status, StatusCode::OK, "{gaps}");
+    assert_eq!(gaps["summary"]["missing"], 2, "{gaps}");
+    assert_eq!(gaps["summary"]["expired"], 2, "{gaps}");
+    assert_eq!(gaps["summary"]["requirements_checked"], 39, "{gaps}");
+
+    let (_, completed) = app.get("/api/v1/assessments?state=completed", token).await;
+    let (_, open) = app
+        .get("/api/v1/assessments?state=in_progress", token)
+        .await;
+    let (baseline, follow_up) = (&completed["items"][0]["id"], &open["items"][0]["id"]);
+    let path = format!(
+        "/api/v1/assessments/{}/summary?compare_to={}",
+        follow_up.as_str().unwrap(),
+        baseline.as_str().unwrap()
+    );
+    let (status, summary) = app.get(&path, token).await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    let movements: Vec<&str> = summary["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["movement"].as_str())
+        .collect();
+    for movement in ["improved", "regressed", "unchanged", "not_compared"] {
+        assert!(movements.contains(&movement), "{movement}: {summary}");
+    }
+
+    let (status, readiness) = app.get("/api/v1/reports/readiness", token).await;
+    assert_eq!(status, StatusCode::OK, "{readiness}");
+    let score = readiness["score"].as_f64().unwrap();
+    assert!(score > 50.0 && score < 100.0, "{readiness}");
+    assert!(
+        !readiness["blockers"].as_array().unwrap().is_empty(),
+        "{readiness}"
+    );
+}

@@ -1,13 +1,18 @@
 //! What one business unit of the demo SMS holds: its people, SMS roles, processes,
-//! objectives, audits and corrective actions. Records refer to each other by the keys
+//! objectives, audits, corrective actions, documents, improvements, management reviews,
+//! risks, training records and gap assessments. Records refer to each other by the keys
 //! given here; days are counted from the day the demo is seeded (negative: in the past).
 
 use crate::domain::access::AccessRole;
+use crate::domain::assessment::ResultStatus;
 use crate::domain::audit::AuditKind;
 use crate::domain::corrective_action::{CorrectiveActionAction, CorrectiveActionSource};
+use crate::domain::document::DocumentKind;
 use crate::domain::finding::FindingType;
+use crate::domain::improvement::{ImprovementAction, ImprovementSource};
 use crate::domain::objective::{Comparator, ObjectiveState};
 use crate::domain::process::ProcessState;
+use crate::domain::risk::{RiskAction, RiskKind};
 
 pub const EMAIL_DOMAIN: &str = "demo.example";
 
@@ -1212,10 +1217,712 @@ pub const CORRECTIVE_ACTIONS: &[CaSpec] = &[
     },
 ];
 
+/// A workflow step of a risk, an improvement or a document: the day, the action, who takes
+/// it, and the text it carries, if the action takes one (see the action's `carries`).
+pub struct Move<A> {
+    pub day: i64,
+    pub action: A,
+    pub by: &'static str,
+    pub text: Option<&'static str>,
+}
+
+const fn mv<A>(day: i64, action: A, by: &'static str, text: Option<&'static str>) -> Move<A> {
+    Move {
+        day,
+        action,
+        by,
+        text,
+    }
+}
+
+/// What a document covers: an item of the documented-information reference list, by name
+/// (its clause and kind come from the list), or a clause for a document the list does not
+/// ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Covers {
+    Item(&'static str),
+    Clause(&'static str),
+}
+
+/// Where a document stands on the day of seeding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocFate {
+    /// Approved, its review in date.
+    Current,
+    /// Approved, its review date this many days past.
+    Overdue(i64),
+    /// Being written: never approved.
+    Draft,
+    /// Approved, then withdrawn (`obsolete`) when a new version, approved, replaced it.
+    Replaced,
+    /// Approved, then withdrawn with nothing in its place.
+    Withdrawn,
+    /// Never written: the item is left without a document.
+    Missing,
+}
+
+pub struct DocSpec {
+    pub covers: Covers,
+    pub title: &'static str,
+    /// `Record` for a record item, another kind for a document item.
+    pub kind: DocumentKind,
+    pub owner_role: &'static str,
+    pub fate: DocFate,
+}
+
+const fn doc(
+    item: &'static str,
+    title: &'static str,
+    kind: DocumentKind,
+    owner_role: &'static str,
+    fate: DocFate,
+) -> DocSpec {
+    DocSpec {
+        covers: Covers::Item(item),
+        title,
+        kind,
+        owner_role,
+        fate,
+    }
+}
+
+/// The first document is written this many days ago, the next ones a few days apart.
+pub const DOCUMENTS_FROM: i64 = -390;
+/// Days between writing a document and its approval.
+pub const DOCUMENT_APPROVAL: i64 = 12;
+/// When the replaced and the withdrawn documents went out of force.
+pub const DOCUMENTS_WITHDRAWN: i64 = -95;
+/// Who writes documents and who approves them (both managers).
+pub const DOCUMENT_AUTHOR: &str = "sms_manager";
+pub const DOCUMENT_APPROVER: &str = "sms_owner";
+/// The document store the locations point into.
+pub const DOCUMENT_STORE: &str = "https://dms.demo.example/sms";
+
+use DocFate::{Current, Draft, Missing, Overdue, Replaced, Withdrawn};
+use DocumentKind::{Agreement, Plan as PlanDoc, Policy, Procedure, Record};
+
+/// One document per item of the documented-information reference list, in its order: most
+/// approved and in date, two overdue for review, one being written and one never written
+/// (the two items left missing), and the plan replaced by a new version. Then documents
+/// the list does not ask for: two drafts and a withdrawn procedure.
+#[rustfmt::skip]
+pub const DOCUMENTS: &[DocSpec] = &[
+    doc("Scope of the service management system", "SMS scope statement", DocumentKind::Other, "sms_owner", Current),
+    doc("Service management policy", "Service management policy", Policy, "sms_owner", Current),
+    doc("Service management objectives", "Service management objectives", PlanDoc, "sms_manager", Current),
+    doc("Risks and opportunities, approach to risk and acceptance criteria", "Risk management approach and acceptance criteria", Procedure, "sms_manager", Current),
+    doc("Service management plan", "Service management plan", PlanDoc, "sms_manager", Replaced),
+    doc("Service management system process descriptions", "SMS process manual", Procedure, "sms_manager", Current),
+    doc("Service requirements", "Service requirements specification", DocumentKind::Other, "service_owner", Current),
+    doc("Service catalogue", "Service catalogue", DocumentKind::Other, "service_level_manager", Current),
+    doc("Definition of configuration item types", "Configuration item type model", Procedure, "configuration_manager", Current),
+    doc("Service level agreements", "Service level agreements", Agreement, "service_level_manager", Current),
+    doc("Contracts with external suppliers", "Supplier contracts register", Agreement, "supplier_manager", Overdue(20)),
+    doc("Agreements with internal suppliers and customers acting as a supplier", "Operational level agreements", Agreement, "supplier_manager", Current),
+    doc("Capacity requirements and plan", "Capacity plan", PlanDoc, "capacity_manager", Current),
+    doc("Change management policy", "Change management policy", Policy, "change_manager", Current),
+    doc("Release acceptance criteria", "Release acceptance criteria", Procedure, "release_manager", Current),
+    doc("Major incident procedure", "Major incident procedure", Procedure, "incident_manager", Current),
+    doc("Service availability requirements and targets", "Service availability requirements and targets", DocumentKind::Other, "capacity_manager", Current),
+    doc("Service continuity plans", "Service continuity plan", PlanDoc, "continuity_manager", Overdue(45)),
+    doc("Information security policy", "Information security policy", Policy, "security_manager", Current),
+    doc("Internal audit programme", "Internal audit programme", PlanDoc, "internal_auditor", Current),
+    doc("Evidence of competence", "Training and competence records", Record, "sms_manager", Current),
+    doc("Configuration information", "Configuration management database extracts", Record, "configuration_manager", Current),
+    doc("Service complaints", "Service complaints log", Record, "relationship_manager", Current),
+    doc("Disputes with external suppliers", "Supplier dispute log", Record, "supplier_manager", Missing),
+    doc("Requests for change", "Change records", Record, "change_manager", Current),
+    doc("Incidents", "Incident records", Record, "incident_manager", Current),
+    doc("Service requests", "Service request records", Record, "service_desk_lead", Current),
+    doc("Problems and known errors", "Problem and known error records", Record, "problem_manager", Current),
+    doc("Service availability monitoring results", "Monthly availability reports", Record, "capacity_manager", Current),
+    doc("Service continuity plan test results", "Service continuity test reports", Record, "continuity_manager", Current),
+    doc("Information security incidents", "Information security incident log", Record, "security_manager", Current),
+    doc("Monitoring and measurement results", "SMS performance reports", Record, "sms_manager", Current),
+    doc("Internal audit results", "Internal audit reports", Record, "internal_auditor", Current),
+    doc("Management review results", "Management review minutes", Record, "sms_owner", Current),
+    doc("Service reports", "Monthly service reports", Record, "service_level_manager", Draft),
+    doc("Nonconformities, actions taken and corrective action results", "Corrective action register", Record, "sms_manager", Current),
+    doc("Opportunities for improvement", "Improvement register", Record, "sms_manager", Current),
+    DocSpec { covers: Covers::Clause("9.4"), title: "Service reporting procedure", kind: Procedure, owner_role: "service_level_manager", fate: Draft },
+    DocSpec { covers: Covers::Clause("7.3"), title: "SMS awareness programme", kind: PlanDoc, owner_role: "sms_manager", fate: Draft },
+    DocSpec { covers: Covers::Clause("8.6.2"), title: "E-mail request fulfilment procedure", kind: Procedure, owner_role: "service_desk_lead", fate: Withdrawn },
+];
+
+pub struct ImprovementSpec {
+    pub key: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub source: ImprovementSource,
+    /// The person responsible (a contributor implements it).
+    pub owner: &'static str,
+    pub created: i64,
+    pub due: i64,
+    pub steps: &'static [Move<ImprovementAction>],
+}
+
+/// Who proposes improvements, approves, evaluates and rejects them.
+pub const IMPROVEMENT_MANAGER: &str = "sms_manager";
+
+pub const IMPROVEMENTS: &[ImprovementSpec] = &[
+    ImprovementSpec {
+        key: "incident_kpis",
+        title: "Generate the incident KPIs from the service management tool",
+        description: "Replace the monthly KPI workbook with reports generated by the service management tool (opportunity for improvement raised by last year's internal audit).",
+        source: ImprovementSource::AuditFinding,
+        owner: "incident_manager",
+        created: -320,
+        due: -200,
+        steps: &[
+            mv(
+                -315,
+                ImprovementAction::Approve,
+                IMPROVEMENT_MANAGER,
+                Some(
+                    "Two days of manual reporting saved each month; the KPIs available every day instead of once a month.",
+                ),
+            ),
+            mv(
+                -230,
+                ImprovementAction::Implement,
+                "incident_manager",
+                Some("KPI dashboard live in the tool; the workbook retired."),
+            ),
+        ],
+    },
+    ImprovementSpec {
+        key: "password_reset",
+        title: "Self-service password reset",
+        description: "Let users reset their own passwords from the service portal.",
+        source: ImprovementSource::Suggestion,
+        owner: "service_desk_lead",
+        created: -280,
+        due: -150,
+        steps: &[
+            mv(
+                -270,
+                ImprovementAction::Approve,
+                IMPROVEMENT_MANAGER,
+                Some("A third fewer calls to the service desk; resets at any hour."),
+            ),
+            mv(
+                -180,
+                ImprovementAction::Implement,
+                "service_desk_lead",
+                Some("Self-service reset live on the portal for all users."),
+            ),
+            mv(
+                -90,
+                ImprovementAction::Evaluate,
+                IMPROVEMENT_MANAGER,
+                Some(
+                    "Password reset calls fell by 62 % over three months; the target is exceeded.",
+                ),
+            ),
+        ],
+    },
+    ImprovementSpec {
+        key: "supplier_scorecards",
+        title: "Quarterly supplier scorecards",
+        description: "Score the key suppliers every quarter against their contracts and review the scores with them.",
+        source: ImprovementSource::Risk,
+        owner: "supplier_manager",
+        created: -190,
+        due: -90,
+        steps: &[
+            mv(
+                -185,
+                ImprovementAction::Approve,
+                IMPROVEMENT_MANAGER,
+                Some("Supplier shortfalls seen within a quarter, not at contract renewal."),
+            ),
+            mv(
+                -120,
+                ImprovementAction::Implement,
+                "supplier_manager",
+                Some(
+                    "Scorecards agreed with the three key suppliers; first quarterly reviews held.",
+                ),
+            ),
+            mv(
+                -60,
+                ImprovementAction::Evaluate,
+                IMPROVEMENT_MANAGER,
+                Some(
+                    "Two shortfalls found and corrected in the first quarter; the benefit is achieved.",
+                ),
+            ),
+        ],
+    },
+    ImprovementSpec {
+        key: "change_risk_scoring",
+        title: "Automate change risk scoring",
+        description: "Score the risk of each change from the configuration items it touches and their incident history.",
+        source: ImprovementSource::Monitoring,
+        owner: "change_manager",
+        created: -200,
+        due: 60,
+        steps: &[mv(
+            -190,
+            ImprovementAction::Approve,
+            IMPROVEMENT_MANAGER,
+            Some(
+                "Fewer failed changes: the change advisory board spends its time on the risky ones.",
+            ),
+        )],
+    },
+    ImprovementSpec {
+        key: "maintenance_in_reports",
+        title: "Show planned maintenance apart in availability reports",
+        description: "Report planned maintenance separately from unplanned outages (opportunity for improvement raised by this year's internal audit).",
+        source: ImprovementSource::AuditFinding,
+        owner: "capacity_manager",
+        created: -15,
+        due: 90,
+        steps: &[],
+    },
+    ImprovementSpec {
+        key: "chatbot",
+        title: "Chatbot on the service portal",
+        description: "Answer common questions on the service portal with a chatbot.",
+        source: ImprovementSource::Suggestion,
+        owner: "service_desk_lead",
+        created: -240,
+        due: -60,
+        steps: &[mv(
+            -220,
+            ImprovementAction::Reject,
+            IMPROVEMENT_MANAGER,
+            Some(
+                "Self-service password reset addresses most of the demand at a fraction of the cost.",
+            ),
+        )],
+    },
+];
+
+pub struct RiskSpec {
+    pub title: &'static str,
+    pub kind: RiskKind,
+    pub description: &'static str,
+    pub likelihood: i32,
+    pub impact: i32,
+    pub treatment: Option<&'static str>,
+    /// The SMS role that owns it.
+    pub owner_role: &'static str,
+    pub process: Option<&'static str>,
+    pub created: i64,
+    pub review_due: i64,
+    /// The corrective action (by title) or the improvement (by key) that carries out the
+    /// treatment.
+    pub corrective_action: Option<&'static str>,
+    pub improvement: Option<&'static str>,
+    pub steps: &'static [Move<RiskAction>],
+}
+
+/// Who records risks and takes them through their workflow.
+pub const RISK_MANAGER: &str = "sms_manager";
+
+/// Eight risks and opportunities: two identified, three being treated (one through a
+/// corrective action, one through an improvement), two accepted (one after treatment) and
+/// one closed.
+pub const RISKS: &[RiskSpec] = &[
+    RiskSpec {
+        title: "Data lost through unverified backups",
+        kind: RiskKind::Risk,
+        description: "Backups that fail verification unnoticed could not be restored after a major disruption.",
+        likelihood: 2,
+        impact: 5,
+        treatment: Some("Alert the on-call team on every failed verification (corrective action)."),
+        owner_role: "continuity_manager",
+        process: Some("CON"),
+        created: -38,
+        review_due: 50,
+        corrective_action: Some("Backup verification failed without an alert"),
+        improvement: None,
+        steps: &[mv(-36, RiskAction::Treat, RISK_MANAGER, None)],
+    },
+    RiskSpec {
+        title: "KPIs available every day from the service management tool",
+        kind: RiskKind::Opportunity,
+        description: "Incident KPIs generated by the tool would let process owners act within days instead of at month end.",
+        likelihood: 4,
+        impact: 2,
+        treatment: Some("Build the KPI dashboard in the tool (improvement)."),
+        owner_role: "incident_manager",
+        process: Some("INC"),
+        created: -318,
+        review_due: 30,
+        corrective_action: None,
+        improvement: Some("incident_kpis"),
+        steps: &[mv(-314, RiskAction::Treat, RISK_MANAGER, None)],
+    },
+    RiskSpec {
+        title: "Leavers keep access to customer data",
+        kind: RiskKind::Risk,
+        description: "Accounts of people who left stay active and could be used to reach customer data.",
+        likelihood: 3,
+        impact: 4,
+        treatment: Some("Disable accounts from the daily HR leavers feed."),
+        owner_role: "security_manager",
+        process: Some("ISM"),
+        created: -28,
+        review_due: 60,
+        corrective_action: None,
+        improvement: None,
+        steps: &[mv(-24, RiskAction::Treat, RISK_MANAGER, None)],
+    },
+    RiskSpec {
+        title: "Storage cluster runs out of capacity",
+        kind: RiskKind::Risk,
+        description: "Unplanned growth fills the storage cluster and stops the services that write to it.",
+        likelihood: 3,
+        impact: 4,
+        treatment: Some("Route capacity warnings to the on-call queue with a response target."),
+        owner_role: "capacity_manager",
+        process: Some("CAP"),
+        created: -179,
+        review_due: 120,
+        corrective_action: None,
+        improvement: None,
+        steps: &[
+            mv(-175, RiskAction::Treat, RISK_MANAGER, None),
+            mv(
+                -118,
+                RiskAction::Accept,
+                "sms_owner",
+                Some(
+                    "With warnings handled within a working day the remaining risk is within the acceptance criteria.",
+                ),
+            ),
+        ],
+    },
+    RiskSpec {
+        title: "Release calendar slips by a few days",
+        kind: RiskKind::Risk,
+        description: "Minor releases move by a few days when test environments are busy.",
+        likelihood: 4,
+        impact: 1,
+        treatment: None,
+        owner_role: "release_manager",
+        process: Some("RDM"),
+        created: -210,
+        review_due: 150,
+        corrective_action: None,
+        improvement: None,
+        steps: &[mv(
+            -205,
+            RiskAction::Accept,
+            "sms_owner",
+            Some("Low score; customers are told of release dates a week ahead."),
+        )],
+    },
+    RiskSpec {
+        title: "Requests lost in the shared e-mail mailbox",
+        kind: RiskKind::Risk,
+        description: "Requests sent by e-mail to the legacy mailbox could go unanswered.",
+        likelihood: 2,
+        impact: 2,
+        treatment: None,
+        owner_role: "service_desk_lead",
+        process: Some("LRF"),
+        created: -360,
+        review_due: -120,
+        corrective_action: None,
+        improvement: None,
+        steps: &[
+            mv(
+                -355,
+                RiskAction::Accept,
+                "sms_owner",
+                Some("Low volume, checked daily until the mailbox is retired."),
+            ),
+            mv(-119, RiskAction::Close, RISK_MANAGER, None),
+        ],
+    },
+    RiskSpec {
+        title: "Key hosting supplier fails",
+        kind: RiskKind::Risk,
+        description: "The hosting supplier of the data centre services stops trading or loses its certification.",
+        likelihood: 2,
+        impact: 5,
+        treatment: None,
+        owner_role: "supplier_manager",
+        process: Some("SUP"),
+        created: -10,
+        review_due: 20,
+        corrective_action: None,
+        improvement: None,
+        steps: &[],
+    },
+    RiskSpec {
+        title: "Shared monitoring platform with the security team",
+        kind: RiskKind::Opportunity,
+        description: "One monitoring platform for availability and security events would cut licence costs and blind spots.",
+        likelihood: 3,
+        impact: 3,
+        treatment: None,
+        owner_role: "capacity_manager",
+        process: Some("AVL"),
+        created: -5,
+        review_due: 85,
+        corrective_action: None,
+        improvement: None,
+        steps: &[],
+    },
+];
+
+/// An action a management review decides, as `POST /management-reviews/{id}/actions`
+/// takes it.
+pub struct ReviewCaSpec {
+    pub title: &'static str,
+    pub nonconformity: &'static str,
+    pub clause: &'static str,
+    pub process: &'static str,
+    pub owner: &'static str,
+    pub due: i64,
+}
+
+pub struct ReviewImprovementSpec {
+    pub title: &'static str,
+    pub description: &'static str,
+    pub benefit: &'static str,
+    pub owner: &'static str,
+    pub due: i64,
+}
+
+/// A review that took place: what it considered, decided and recorded.
+pub struct HeldSpec {
+    pub on: i64,
+    /// The inputs of clause 9.3, in the order of `ReviewInputs`.
+    pub inputs: [&'static str; 10],
+    pub decisions: &'static [&'static str],
+    pub minutes: &'static str,
+    pub corrective_action: ReviewCaSpec,
+    pub improvement: ReviewImprovementSpec,
+    pub approved: i64,
+}
+
+pub struct ReviewSpec {
+    /// `{year}` is replaced by the year it is planned for.
+    pub title: &'static str,
+    pub created: i64,
+    pub planned_for: i64,
+    pub attendees: &'static [&'static str],
+    pub held: Option<HeldSpec>,
+}
+
+/// Who plans and records management reviews, and who chairs and approves them.
+pub const REVIEW_SECRETARY: &str = "sms_manager";
+pub const REVIEW_CHAIR: &str = "sms_owner";
+
+const REVIEW_BOARD: &[&str] = &[
+    "sms_owner",
+    "sms_manager",
+    "service_owner",
+    "cio",
+    "security_manager",
+    "service_level_manager",
+];
+
+pub const MANAGEMENT_REVIEWS: &[ReviewSpec] = &[
+    ReviewSpec {
+        title: "Management review {year}, first half",
+        created: -150,
+        planned_for: -120,
+        attendees: REVIEW_BOARD,
+        held: Some(HeldSpec {
+            on: -120,
+            inputs: [
+                "The supplier review action of the last review was merged into the supplier scorecards improvement, now implemented.",
+                "Two new enterprise customers; the hosting supplier announced a change of ownership.",
+                "The SMS is effective overall: 20 processes active, one legacy process retired.",
+                "Five objectives active: three on track, one at risk, one off track (change success rate).",
+                "Last year's audit found one major and two minor nonconformities, all corrected; corrective actions are closed on time.",
+                "Availability met its targets for all services; one supplier missed its response times twice.",
+                "Customer satisfaction at 4.1 of 5; one complaint about a wrong service level report.",
+                "The service desk is one person short; the tooling budget is sufficient.",
+                "Storage capacity risk treated and accepted; backup and leaver risks need attention.",
+                "Automating change risk scoring and KPI reporting; a shared monitoring platform to be studied.",
+            ],
+            decisions: &[
+                "Recruit a service desk analyst in the next quarter.",
+                "Raise a corrective action for the overdue supplier reviews of the service levels.",
+                "Propose a knowledge base for the service desk.",
+                "Hold the next management review in six months.",
+            ],
+            minutes: "https://dms.demo.example/sms/management-review-minutes-h1.pdf",
+            corrective_action: ReviewCaSpec {
+                title: "Service level reviews with suppliers overdue",
+                nonconformity: "The management review found that the service levels of two suppliers were not reviewed in the last two quarters.",
+                clause: "8.3.4.1",
+                process: "SUP",
+                owner: "supplier_manager",
+                due: 30,
+            },
+            improvement: ReviewImprovementSpec {
+                title: "Knowledge base for the service desk",
+                description: "Give the service desk searchable known solutions, linked from incidents and requests.",
+                benefit: "More first-contact resolutions, fewer escalations to second line.",
+                owner: "service_desk_lead",
+                due: 120,
+            },
+            approved: -110,
+        }),
+    },
+    ReviewSpec {
+        title: "Management review {year}, second half",
+        created: -20,
+        planned_for: 60,
+        attendees: REVIEW_BOARD,
+        held: None,
+    },
+];
+
+/// Where a role member stands with a required competence; every other one is held by a
+/// current record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// No record at all.
+    Missing,
+    /// A record that expired this many days ago.
+    Expired(i64),
+}
+
+/// The competence gaps of a business unit: (person, competence, how it stands).
+pub const TRAINING_GAPS: &[(&str, &str, Held)] = &[
+    ("problem_manager", "Root cause analysis", Held::Missing),
+    ("auditor", "ISO 19011 auditing", Held::Missing),
+    (
+        "continuity_manager",
+        "Disaster recovery testing",
+        Held::Expired(40),
+    ),
+    (
+        "security_manager",
+        "Information security management (ISO/IEC 27001)",
+        Held::Expired(75),
+    ),
+];
+
+/// Who records training (a manager); how long certificates stay valid, and every how many
+/// records one expires.
+pub const TRAINING_RECORDER: &str = "sms_manager";
+pub const CERTIFICATE_DAYS: i64 = 3 * 365;
+pub const EXPIRING_EVERY: usize = 3;
+
+/// A gap assessment: every requirement clause in `scope` (clauses and their sub-clauses;
+/// empty: all of them) judged `met`, but those in `gaps`.
+pub struct AssessmentSpec {
+    /// `{year}` is replaced by the year it was carried out.
+    pub title: &'static str,
+    pub description: &'static str,
+    pub scope_note: &'static str,
+    pub assessed_on: i64,
+    pub completed: Option<i64>,
+    pub scope: &'static [&'static str],
+    pub gaps: &'static [(&'static str, ResultStatus, &'static str)],
+}
+
+/// Who carries out gap assessments.
+pub const ASSESSOR: &str = "sms_manager";
+/// The evidence of a requirement clause that is met.
+pub const MET_EVIDENCE: &str =
+    "Documented information reviewed and records sampled; interviews with the process owners.";
+
+use ResultStatus::{NotMet, PartiallyMet};
+
+/// The completed baseline a year before certification, and this year's follow-up in
+/// progress: better on risk, change approval, measurement, review and improvement, worse
+/// on continuity testing, access control and service reporting.
+pub const ASSESSMENTS: &[AssessmentSpec] = &[
+    AssessmentSpec {
+        title: "Gap assessment {year}: baseline",
+        description: "The whole SMS judged against ISO/IEC 20000-1:2018 before planning the certification.",
+        scope_note: "All services of the business unit; every requirement clause.",
+        assessed_on: -305,
+        completed: Some(-300),
+        scope: &[],
+        gaps: &[
+            (
+                "6.1",
+                PartiallyMet,
+                "Risk criteria are defined, but risks are not reviewed at planned intervals.",
+            ),
+            (
+                "7.2",
+                PartiallyMet,
+                "Competence requirements are defined for the SMS roles; training records are incomplete.",
+            ),
+            (
+                "7.5.3",
+                NotMet,
+                "Documents are kept on personal drives without version control.",
+            ),
+            (
+                "8.2.5",
+                PartiallyMet,
+                "The asset register covers hardware only.",
+            ),
+            (
+                "8.3.4.1",
+                PartiallyMet,
+                "Supplier contracts are reviewed only at renewal.",
+            ),
+            (
+                "8.5.1.2",
+                NotMet,
+                "Changes reach production without a recorded approval.",
+            ),
+            (
+                "9.1",
+                PartiallyMet,
+                "KPIs are compiled by hand; three months are missing.",
+            ),
+            (
+                "9.3",
+                NotMet,
+                "No management review was held in the last 12 months.",
+            ),
+            (
+                "10.2",
+                PartiallyMet,
+                "Improvements are not evaluated against their expected benefit.",
+            ),
+        ],
+    },
+    AssessmentSpec {
+        title: "Gap assessment {year}: follow-up",
+        description: "Follow-up of the baseline on the clauses it found weakest, before the stage 1 audit.",
+        scope_note: "Leadership, planning, change, continuity and security, performance evaluation and improvement.",
+        assessed_on: -14,
+        completed: None,
+        scope: &["5", "6", "8.5", "8.7", "9", "10"],
+        gaps: &[
+            (
+                "8.7.2",
+                NotMet,
+                "The continuity plan was not tested in the last 12 months.",
+            ),
+            (
+                "8.7.3.2",
+                PartiallyMet,
+                "Leavers' access is not always removed within 24 hours.",
+            ),
+            (
+                "9.4",
+                PartiallyMet,
+                "Service reporting is still being defined.",
+            ),
+        ],
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::assessment::requirement;
     use crate::domain::clause;
+    use crate::domain::documented_information::{DocumentedInformationKind, reference_list};
     use std::collections::HashSet;
 
     fn keys<'a>(items: impl Iterator<Item = &'a str>) -> HashSet<&'a str> {
@@ -1314,5 +2021,107 @@ mod tests {
                 day = s.day;
             }
         }
+        let improvements = keys(IMPROVEMENTS.iter().map(|i| i.key));
+        for i in IMPROVEMENTS {
+            assert!(people.contains(i.owner), "{}", i.key);
+            moves_in_order(i.created, i.steps, &people, i.key);
+            assert!(i.steps.iter().all(|s| s.text.is_some()), "{}", i.key);
+        }
+        for r in RISKS {
+            assert!(roles.contains(r.owner_role), "{}", r.title);
+            assert!(
+                r.process.is_none_or(|p| processes.contains(p)),
+                "{}",
+                r.title
+            );
+            assert!(
+                r.corrective_action
+                    .is_none_or(|t| CORRECTIVE_ACTIONS.iter().any(|c| c.title == t)),
+                "{}",
+                r.title
+            );
+            assert!(r.improvement.is_none_or(|k| improvements.contains(k)));
+            moves_in_order(r.created, r.steps, &people, r.title);
+            for s in r.steps {
+                // Only `accept` takes a text (the rationale); `treat` uses the treatment.
+                assert_eq!(
+                    s.text.is_some(),
+                    s.action == RiskAction::Accept,
+                    "{}",
+                    r.title
+                );
+                assert!(s.action != RiskAction::Treat || r.treatment.is_some());
+            }
+        }
+        for m in MANAGEMENT_REVIEWS {
+            assert!(m.attendees.iter().all(|p| people.contains(p)));
+            if let Some(h) = &m.held {
+                assert!(m.created < h.on && h.on < h.approved && h.approved < 0);
+                assert!(
+                    people.contains(h.corrective_action.owner)
+                        && people.contains(h.improvement.owner)
+                );
+                assert!(processes.contains(h.corrective_action.process));
+                assert!(clause::exists(h.corrective_action.clause));
+            }
+        }
+        for (person, competence, _) in TRAINING_GAPS {
+            assert!(
+                ROLES
+                    .iter()
+                    .any(|r| r.members.contains(person)
+                        && r.required_competences.contains(competence)),
+                "{person}: {competence}"
+            );
+        }
+        for a in ASSESSMENTS {
+            assert!(a.completed.is_none_or(|d| a.assessed_on <= d && d < 0));
+            for (c, status, _) in a.gaps {
+                assert!(requirement(c).is_ok(), "{c}");
+                assert!(*status != ResultStatus::Met);
+            }
+        }
+    }
+
+    fn moves_in_order<A>(created: i64, steps: &[Move<A>], people: &HashSet<&str>, what: &str) {
+        let mut day = created;
+        for s in steps {
+            assert!(people.contains(s.by) && s.day > day && s.day < 0, "{what}");
+            day = s.day;
+        }
+    }
+
+    #[test]
+    fn one_document_for_each_item_of_the_reference_list() {
+        let roles: HashSet<&str> = ROLES.iter().map(|r| r.key).collect();
+        for item in reference_list() {
+            let docs: Vec<&DocSpec> = DOCUMENTS
+                .iter()
+                .filter(|d| d.covers == Covers::Item(&item.name))
+                .collect();
+            assert_eq!(docs.len(), 1, "{}", item.name);
+            let record = item.kind == DocumentedInformationKind::Record;
+            assert_eq!(
+                docs[0].kind == DocumentKind::Record,
+                record,
+                "{}",
+                item.name
+            );
+        }
+        for d in DOCUMENTS {
+            assert!(roles.contains(d.owner_role), "{}", d.title);
+            match d.covers {
+                Covers::Item(name) => {
+                    assert!(reference_list().iter().any(|i| i.name == name), "{name}")
+                }
+                Covers::Clause(c) => {
+                    assert!(clause::exists(c), "{c}");
+                    assert!(d.fate != Missing, "{}", d.title);
+                }
+            }
+        }
+        let fates = |f: fn(DocFate) -> bool| DOCUMENTS.iter().filter(|d| f(d.fate)).count();
+        assert!(fates(|f| f == Missing) >= 1 && fates(|f| f == Draft) >= 2);
+        assert!(fates(|f| matches!(f, Overdue(_))) >= 2);
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! The demo is made of business units (one per `--scale` step), each a complete SMS: its
 //! people, SMS roles, processes, objectives with a year of measurements, internal audits
-//! with findings, and corrective actions in every state. Every record is written through
+//! with findings, corrective actions in every state, its documented information,
+//! improvements, a management review and the next one, risks and opportunities, training
+//! records with a few competence gaps, and gap assessments a year apart. Every record is written through
 //! the same use cases as the API, by the demo person whose job it is, so the same rules
 //! hold and each change has its row in the audit trail's hash chain. History is dated back
 //! from the service clock's "now": the audit trail rows carry those dates, in the order
@@ -14,13 +16,19 @@
 //! ids kept in each `Unit`). A new resource is a new step: a module with a `run` function
 //! and a line in `STEPS`.
 
+mod assessments;
 mod audits;
 mod catalog;
 mod corrective_actions;
+mod documents;
+mod improvements;
+mod management_reviews;
 mod objectives;
 mod people;
 mod processes;
+mod risks;
 mod sms_roles;
+mod training_records;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -101,6 +109,30 @@ pub const STEPS: &[Step] = &[
         name: "audit closure",
         run: audits::close,
     },
+    Step {
+        name: "documents",
+        run: documents::run,
+    },
+    Step {
+        name: "improvements",
+        run: improvements::run,
+    },
+    Step {
+        name: "management reviews",
+        run: management_reviews::run,
+    },
+    Step {
+        name: "risks",
+        run: risks::run,
+    },
+    Step {
+        name: "training records",
+        run: training_records::run,
+    },
+    Step {
+        name: "gap assessments",
+        run: assessments::run,
+    },
 ];
 
 /// A demo person as the steps after `users` know them.
@@ -125,7 +157,9 @@ pub struct Unit {
     /// By position in the audit catalog.
     pub audits: Vec<String>,
     pub findings: HashMap<&'static str, String>,
+    /// By position in the corrective action catalog.
     pub corrective_actions: Vec<String>,
+    pub improvements: HashMap<&'static str, String>,
 }
 
 impl Unit {
@@ -216,6 +250,23 @@ impl Unit {
         self.processes
             .get(code)
             .unwrap_or_else(|| panic!("the demo catalog names an unknown process `{code}`"))
+    }
+
+    /// The corrective action of the catalog titled `title`.
+    pub fn corrective_action(&self, title: &str) -> &str {
+        catalog::CORRECTIVE_ACTIONS
+            .iter()
+            .position(|c| c.title == title)
+            .and_then(|i| self.corrective_actions.get(i))
+            .unwrap_or_else(|| {
+                panic!("the demo catalog names an unknown corrective action `{title}`")
+            })
+    }
+
+    pub fn improvement(&self, key: &str) -> &str {
+        self.improvements
+            .get(key)
+            .unwrap_or_else(|| panic!("the demo catalog names an unknown improvement `{key}`"))
     }
 }
 
