@@ -1,5 +1,10 @@
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: faster for the many small allocations of a
+/// request, and it returns freed memory to the system instead of keeping it per thread.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use itsms::clock::Clock;
 use itsms::config::Settings;

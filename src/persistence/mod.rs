@@ -25,6 +25,7 @@ pub mod risks;
 pub mod sms_roles;
 pub mod training_records;
 pub mod users;
+pub mod write_queue;
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -47,7 +48,9 @@ use crate::error::Error;
 /// lock timeout, so a blocked query gives its connection back instead of holding it
 /// while the pool runs dry.
 pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
-    Database::connect(connect_options(url, settings)?).await
+    let db = Database::connect(connect_options(url, settings)?).await?;
+    write_queue::register(&db, Duration::from_millis(settings.lock_timeout_ms));
+    Ok(db)
 }
 
 /// `connect` for a command that runs many short transactions one after the other
@@ -60,7 +63,9 @@ pub async fn connect_for_batch(
 ) -> Result<DatabaseConnection, DbErr> {
     let mut options = connect_options(url, settings)?;
     options.max_connections(1).test_before_acquire(false);
-    Database::connect(options).await
+    let db = Database::connect(options).await?;
+    write_queue::register(&db, Duration::from_millis(settings.lock_timeout_ms));
+    Ok(db)
 }
 
 fn connect_options(url: &str, settings: &DatabaseSettings) -> Result<ConnectOptions, DbErr> {
@@ -86,6 +91,9 @@ fn connect_options(url: &str, settings: &DatabaseSettings) -> Result<ConnectOpti
         .connect_timeout(acquire_timeout)
         .acquire_timeout(acquire_timeout)
         .sqlx_logging(false)
+        // A SQLite connection is a file, not a socket that can break: pinging it each time
+        // it leaves the pool costs a round trip to its worker thread and finds nothing.
+        .test_before_acquire(!url.starts_with("sqlite:"))
         .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)

@@ -25,14 +25,12 @@ pub mod users;
 pub mod write;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
-};
+use sea_orm::DatabaseConnection;
 
 use crate::domain::DomainError;
 use crate::domain::access::Principal;
 use crate::error::Result;
+use crate::persistence::write_queue::{self, WriteTransaction};
 
 /// The authenticated caller of a use case, and the request it came with (for the audit trail).
 #[derive(Debug, Clone)]
@@ -76,14 +74,9 @@ impl Caller {
     }
 }
 
-/// Starts a write transaction. SQLite takes the write lock at once (IMMEDIATE), so two
-/// writers wait for each other instead of failing when one upgrades from reading.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
-    let options = TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    };
-    Ok(db.begin_with_options(options).await?)
+/// Starts a write transaction (see [`write_queue`](crate::persistence::write_queue)).
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction> {
+    Ok(write_queue::begin(db).await?)
 }
 
 pub fn new_id() -> String {
