@@ -11,6 +11,7 @@ mod m20261126_000007_improvements_risks;
 mod m20261126_000008_management_reviews;
 mod m20261126_000009_training_records;
 mod m20261126_000010_report_indexes;
+mod m20261127_000011_webhooks;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_management_reviews::Migration),
             Box::new(m20261126_000009_training_records::Migration),
             Box::new(m20261126_000010_report_indexes::Migration),
+            Box::new(m20261127_000011_webhooks::Migration),
         ]
     }
 }
