@@ -229,3 +229,99 @@ both!(overdue_is_emitted_once, |app: TestApp| async move {
     let overdue = wait_for_type(&app, "corrective_action.overdue").await;
     assert_eq!(overdue.len(), 1, "emitted once: {overdue:#?}");
 });
+
+both!(off_track_and_review_due, |app: TestApp| async move {
+    let due = app.clock.today() + Days::days(365);
+    let (status, objective) = app
+        .post(
+            "/api/v1/objectives",
+            &app.admin_token,
+            json!({"title": "Restore P1 within 4 h", "metric": "P1 restored", "unit": "%",
+                   "baseline": 80.0, "target": 90.0, "comparator": "gte", "due_date": due,
+                   "plan": {"what": "Automate triage", "resources": "Two engineers",
+                            "responsible": "Lead", "completion": "Year end",
+                            "evaluation": "Monthly"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{objective}");
+    let id = objective["id"].as_str().unwrap();
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/objectives/{id}/transitions"),
+            &app.admin_token,
+            json!({"action": "activate"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // on track, off track (an event), still off track, met, off track again (an event).
+    for value in [85.0, 50.0, 40.0, 95.0, 10.0] {
+        let at = app.clock.now().to_rfc3339();
+        let (status, body) = app
+            .post(
+                &format!("/api/v1/objectives/{id}/measurements"),
+                &app.admin_token,
+                json!({"value": value, "measured_at": at}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let events = wait_for_type(&app, "objective.off_track").await;
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert_eq!(
+        events[0]["resource"],
+        json!({"type": "objective", "id": id})
+    );
+    assert_eq!(events[0]["data"]["from"], "on_track");
+    assert_eq!(events[0]["data"]["to"], "off_track");
+    assert_eq!(events[0]["data"]["value"], 50.0);
+    assert_eq!(events[1]["data"]["from"], "met");
+    let (_, trail) = app
+        .get(
+            &format!(
+                "/api/v1/audit-trail?entity_id={}",
+                events[0]["data"]["measurement_id"].as_str().unwrap()
+            ),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(events[0]["audit_seq"], trail["items"][0]["seq"]);
+
+    // An approved document due for review tomorrow: one event once the day has come.
+    let role = app.role("Document owner").await;
+    let tomorrow = app.clock.today() + Days::days(1);
+    let (status, doc) = app
+        .post(
+            "/api/v1/documents",
+            &app.admin_token,
+            json!({"title": "SMS policy", "kind": "policy", "clauses": ["5.2"],
+                   "owner_role_id": role, "version_label": "1.0",
+                   "location": "https://dms.example.com/policy.pdf", "review_due": tomorrow}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{doc}");
+    let doc_id = doc["id"].as_str().unwrap();
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/documents/{doc_id}/transitions"),
+            &app.admin_token,
+            json!({"action": "approve"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let checker = app.replica(CHECKING).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(
+        types(&feed(&app, "limit=200").await)
+            .iter()
+            .all(|t| t != "document.review_due")
+    );
+    checker.clock.advance(Days::days(1));
+    let due = wait_for_type(&app, "document.review_due").await;
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0]["data"], json!({"review_due": tomorrow}));
+    assert_eq!(
+        due[0]["resource"],
+        json!({"type": "document", "id": doc_id})
+    );
+});
