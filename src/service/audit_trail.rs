@@ -49,6 +49,20 @@ pub async fn record<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Waits for the audit trail's head and holds it until the transaction ends, for a change
+/// that must not run beside appends: deleting a webhook subscription, which an append may
+/// be queueing a delivery for.
+pub async fn hold_head<C: ConnectionTrait>(tx: &C) -> Result<()> {
+    tx.execute(
+        Query::update()
+            .table(HEAD)
+            .value("seq", Expr::col("seq"))
+            .and_where(Expr::col("id").eq(1)),
+    )
+    .await?;
+    Ok(())
+}
+
 /// The seq of the last row appended (by this transaction, when it appended one).
 pub async fn head_seq<C: ConnectionTrait>(conn: &C) -> Result<i64> {
     Ok(Head::read(conn).await?.seq)

@@ -16,7 +16,7 @@ use url::Host;
 use utoipa::ToSchema;
 
 use super::events::{Event, by_seq};
-use super::{Caller, begin_write, write};
+use super::{Caller, audit_trail, begin_write, write};
 use crate::domain::DomainError;
 use crate::domain::event::{EventType, NewEvent};
 use crate::domain::webhook::{
@@ -280,8 +280,12 @@ pub async fn delete(
     expected_version: Option<i64>,
 ) -> Result<()> {
     ensure_admin(caller)?;
-    write::remove::<StoredSubscription>(db, caller, (id, expected_version), async |_, _| Ok(()))
-        .await
+    // The audit head first, as every writer takes it: a change appending events meanwhile
+    // could otherwise queue a delivery for this subscription while it goes.
+    write::remove::<StoredSubscription>(db, caller, (id, expected_version), async |tx, _| {
+        audit_trail::hold_head(tx).await
+    })
+    .await
 }
 
 async fn with_events(
