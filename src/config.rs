@@ -570,6 +570,31 @@ mod tests {
     }
 
     #[test]
+    fn webhook_and_event_settings_are_checked() {
+        let s = Settings::load_from(None, env(&[("ITSMS__WEBHOOKS__DELIVER", "false")])).unwrap();
+        assert!(!s.webhooks.deliver);
+        assert_eq!(s.events.max_wait_secs, 30);
+        for (key, value, named) in [
+            (
+                "ITSMS__WEBHOOKS__MAX_ATTEMPTS",
+                "0",
+                "webhooks.max_attempts",
+            ),
+            ("ITSMS__WEBHOOKS__LEASE_SECS", "5", "webhooks.lease_secs"),
+            (
+                "ITSMS__EVENTS__MAX_WAIT_SECS",
+                "301",
+                "events.max_wait_secs",
+            ),
+        ] {
+            let err = Settings::load_from(None, env(&[(key, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(named), "{err}");
+        }
+    }
+
+    #[test]
     fn short_secret_is_refused() {
         let err = Settings::load_from(None, env(&[("ITSMS__AUTH__JWT_SECRET", "short")]))
             .unwrap_err()

@@ -455,6 +455,28 @@ both!(private_targets_are_refused, |app: TestApp| async move {
         );
         assert_eq!(problem["errors"][0]["field"], "url", "{url}: {problem}");
     }
+
+    // Checked again at delivery: a target that became private (here: one an instance
+    // allowing private targets accepted) is refused by an instance that does not.
+    let receiver = Receiver::start(&[], Duration::ZERO).await;
+    let lenient = app
+        .replica(&[("ITSMS__WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")])
+        .await;
+    let sub = subscribe(&lenient, &receiver.url, json!(["*"])).await;
+    let _strict = app
+        .replica(&[
+            ("ITSMS__WEBHOOKS__DELIVER", "true"),
+            ("ITSMS__WEBHOOKS__POLL_INTERVAL_MS", "50"),
+            ("ITSMS__WEBHOOKS__MAX_ATTEMPTS", "1"),
+        ])
+        .await;
+    corrective_action(&app, "Refused").await;
+    let items = settled(&app, sub["id"].as_str().unwrap(), 1).await;
+    assert_eq!(items[0]["status"], "failed");
+    assert_eq!(items[0]["response_status"], Value::Null);
+    let error = items[0]["error"].as_str().unwrap();
+    assert!(error.starts_with("target refused"), "{error}");
+    assert!(receiver.received().is_empty());
 });
 
 delivering!(signed_in_order_with_retries, |app: TestApp| async move {
