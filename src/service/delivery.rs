@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use sea_orm::DatabaseConnection;
+use tokio::task::JoinSet;
 
 use super::events::{EventSignal, by_seq, emit_passed_dates};
 use super::webhooks::check_target;
@@ -120,13 +121,18 @@ impl Dispatcher {
     }
 
     /// Runs until the task is dropped: the scheduled check every
-    /// `events.schedule_interval_secs`, deliveries whenever events are committed here, and
-    /// every `webhooks.poll_interval_ms` for those of other replicas and for retries.
+    /// `events.schedule_interval_secs`, and deliveries whenever events are committed here,
+    /// whenever an attempt ends (the next of its queue may be due), and every
+    /// `webhooks.poll_interval_ms` for those of other replicas and for retries. Up to
+    /// `webhooks.concurrency` attempts run at once, each to another subscription, so a slow
+    /// receiver holds up only its own queue.
     pub async fn run(self) {
         let inner = &self.0;
         let poll = Duration::from_millis(inner.webhooks.poll_interval_ms);
         let schedule = Duration::from_secs(inner.events.schedule_interval_secs);
+        let capacity = inner.webhooks.concurrency as usize;
         let mut next_check = tokio::time::Instant::now();
+        let mut in_flight: JoinSet<Result<()>> = JoinSet::new();
         loop {
             let notified = inner.signal.notified();
             tokio::pin!(notified);
@@ -139,11 +145,12 @@ impl Dispatcher {
                 }
                 next_check = tokio::time::Instant::now() + schedule;
             }
-            if inner.webhooks.deliver {
-                match self.deliver_due().await {
-                    Ok(0) => {}
-                    // More may be due at once (the next of each queue).
-                    Ok(_) => continue,
+            if inner.webhooks.deliver && in_flight.len() < capacity {
+                let free = capacity - in_flight.len();
+                match self.start_due(free, &mut in_flight).await {
+                    // As many as there was room for: more may be due.
+                    Ok(started) if started == free => continue,
+                    Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "looking for webhook deliveries failed"),
                 }
             }
@@ -152,35 +159,29 @@ impl Dispatcher {
                 wait = wait.min(next_check.saturating_duration_since(tokio::time::Instant::now()));
             }
             tokio::select! {
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => log_outcome(done),
                 _ = &mut notified => {}
                 _ = tokio::time::sleep(wait) => {}
             }
         }
     }
 
-    /// Claims the deliveries due now (the first of each active subscription's queue) and
-    /// attempts them together; returns how many it attempted.
-    pub async fn deliver_due(&self) -> Result<usize> {
+    /// Claims up to `room` deliveries due now (the first of each active subscription's
+    /// queue) and starts their attempts; returns how many it started.
+    async fn start_due(&self, room: usize, in_flight: &mut JoinSet<Result<()>>) -> Result<usize> {
         let inner = &self.0;
         let now = inner.clock.now();
         let lease = chrono::Duration::seconds(inner.webhooks.lease_secs as i64);
-        let due = stored::due(&inner.db, now, inner.webhooks.concurrency.into()).await?;
-        let mut attempts = tokio::task::JoinSet::new();
+        let due = stored::due(&inner.db, now, room as u64).await?;
+        let mut started = 0;
         for delivery in due {
             if stored::claim(&inner.db, &delivery.id, &inner.worker_id, now, now + lease).await? {
                 let this = self.clone();
-                attempts.spawn(async move { this.attempt(delivery).await });
+                in_flight.spawn(async move { this.attempt(delivery).await });
+                started += 1;
             }
         }
-        let count = attempts.len();
-        while let Some(done) = attempts.join_next().await {
-            match done {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "recording a webhook delivery failed"),
-                Err(e) => tracing::error!(error = %e, "a webhook delivery task failed"),
-            }
-        }
-        Ok(count)
+        Ok(started)
     }
 
     async fn attempt(&self, delivery: Due) -> Result<()> {
@@ -305,6 +306,14 @@ impl Dispatcher {
             body: Some(text).filter(|t| !t.is_empty()),
             error,
         }
+    }
+}
+
+fn log_outcome(done: std::result::Result<Result<()>, tokio::task::JoinError>) {
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "recording a webhook delivery failed"),
+        Err(e) => tracing::error!(error = %e, "a webhook delivery task failed"),
     }
 }
 
