@@ -17,6 +17,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub log: LogSettings,
     pub audit: AuditSettings,
+    pub webhooks: WebhookSettings,
+    pub events: EventSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -139,6 +141,43 @@ impl std::fmt::Debug for AuditSettings {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Whether this process runs the delivery worker.
+    pub deliver: bool,
+    /// How often the worker looks for due deliveries when nothing wakes it.
+    pub poll_interval_ms: u64,
+    pub connect_timeout_ms: u64,
+    /// The longest one attempt may take, from connecting to the end of the answer.
+    pub timeout_ms: u64,
+    /// Attempts per delivery before it is `failed`.
+    pub max_attempts: u32,
+    /// The delay before the first retry; it doubles for each further one, up to
+    /// `backoff_max_ms`, with jitter.
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    /// How long a worker holds a delivery it claimed; another replica takes it over after.
+    pub lease_secs: u64,
+    /// Deliveries attempted at once (each to another subscription).
+    pub concurrency: u32,
+    /// Allows targets on loopback, private and other non-global addresses.
+    pub allow_private_targets: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    /// The longest `GET /events?wait=` waits.
+    pub max_wait_secs: u64,
+    /// How often a waiting feed looks for events written by other replicas.
+    pub poll_interval_ms: u64,
+    /// Whether this process runs the scheduled check (overdue corrective actions, documents
+    /// due for review).
+    pub scheduled_checks: bool,
+    pub schedule_interval_secs: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -195,6 +234,24 @@ level = "info"
 [audit]
 hmac_key = ""
 hmac_key_file = ""
+
+[webhooks]
+deliver = true
+poll_interval_ms = 1000
+connect_timeout_ms = 5000
+timeout_ms = 10000
+max_attempts = 8
+backoff_base_ms = 10000
+backoff_max_ms = 3600000
+lease_secs = 60
+concurrency = 8
+allow_private_targets = false
+
+[events]
+max_wait_secs = 30
+poll_interval_ms = 1000
+scheduled_checks = true
+schedule_interval_secs = 60
 "#;
 
 /// Settings given in the environment as comma-separated lists.
@@ -300,6 +357,32 @@ impl Settings {
             if value == 0 {
                 bail!("invalid configuration: database.{key} must be positive");
             }
+        }
+        let w = &self.webhooks;
+        for (key, value) in [
+            ("webhooks.poll_interval_ms", w.poll_interval_ms),
+            ("webhooks.connect_timeout_ms", w.connect_timeout_ms),
+            ("webhooks.timeout_ms", w.timeout_ms),
+            ("webhooks.max_attempts", w.max_attempts.into()),
+            ("webhooks.backoff_max_ms", w.backoff_max_ms),
+            ("webhooks.concurrency", w.concurrency.into()),
+            ("events.poll_interval_ms", self.events.poll_interval_ms),
+            (
+                "events.schedule_interval_secs",
+                self.events.schedule_interval_secs,
+            ),
+        ] {
+            if value == 0 {
+                bail!("invalid configuration: {key} must be positive");
+            }
+        }
+        if w.lease_secs.saturating_mul(1000) <= w.timeout_ms {
+            bail!(
+                "invalid configuration: webhooks.lease_secs must be longer than webhooks.timeout_ms"
+            );
+        }
+        if self.events.max_wait_secs > 300 {
+            bail!("invalid configuration: events.max_wait_secs must be at most 300");
         }
         if !self.bootstrap.admin_email.contains('@') {
             bail!("invalid configuration: bootstrap.admin_email must be an email address");
@@ -483,6 +566,31 @@ mod tests {
                 err.contains(&format!("database.{}", key.to_lowercase())),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn webhook_and_event_settings_are_checked() {
+        let s = Settings::load_from(None, env(&[("ITSMS__WEBHOOKS__DELIVER", "false")])).unwrap();
+        assert!(!s.webhooks.deliver);
+        assert_eq!(s.events.max_wait_secs, 30);
+        for (key, value, named) in [
+            (
+                "ITSMS__WEBHOOKS__MAX_ATTEMPTS",
+                "0",
+                "webhooks.max_attempts",
+            ),
+            ("ITSMS__WEBHOOKS__LEASE_SECS", "5", "webhooks.lease_secs"),
+            (
+                "ITSMS__EVENTS__MAX_WAIT_SECS",
+                "301",
+                "events.max_wait_secs",
+            ),
+        ] {
+            let err = Settings::load_from(None, env(&[(key, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(named), "{err}");
         }
     }
 

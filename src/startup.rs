@@ -22,14 +22,17 @@ use crate::http::middleware::{self, Idempotency, Metrics};
 use crate::http::openapi;
 use crate::http::problem::{ApiError, Code};
 use crate::http::route_table::RouteTable;
-use crate::http::{AppState, csv, fallback, routes};
+use crate::http::{AppState, FeedWait, csv, fallback, routes};
 use crate::service::auth::Auth;
 use crate::service::bootstrap;
+use crate::service::delivery::Dispatcher;
+use crate::service::events::EventSignal;
 
 pub struct Application {
     port: u16,
     clock: Clock,
     server: Server,
+    worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -46,12 +49,26 @@ impl Application {
         }
         let keys = bootstrap::signing_keys(&settings)?;
         let clock = Clock::default();
+        let events = Arc::new(EventSignal::default());
+        let dispatcher = Dispatcher::new(
+            db.clone(),
+            clock.clone(),
+            events.clone(),
+            settings.webhooks.clone(),
+            settings.events.clone(),
+        )?;
         let state = Data::new(AppState {
             db,
             auth: Auth::new(keys, &settings.auth, clock.clone()),
             clock: clock.clone(),
             trusted_proxies: settings.trusted_proxies(),
             audit_key,
+            events,
+            feed_wait: FeedWait {
+                max_wait_secs: settings.events.max_wait_secs,
+                recheck_ms: settings.events.poll_interval_ms,
+            },
+            allow_private_targets: settings.webhooks.allow_private_targets,
         });
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .map_err(|e| {
@@ -63,10 +80,15 @@ impl Application {
             })?;
         let port = listener.local_addr()?.port();
         let server = serve(settings, state, listener)?;
+        // The delivery worker and the scheduled check run beside the server.
+        let worker = dispatcher
+            .has_work()
+            .then(|| tokio::spawn(dispatcher.run()));
         Ok(Application {
             port,
             clock,
             server,
+            worker,
         })
     }
 
@@ -81,7 +103,12 @@ impl Application {
 
     /// Runs until SIGTERM/SIGINT; in-flight requests finish first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let stopped = self.server.await;
+        if let Some(worker) = self.worker {
+            // An attempt cut short is attempted again once its lease runs out.
+            worker.abort();
+        }
+        stopped
     }
 }
 
@@ -160,6 +187,7 @@ fn serve(
             )
             .default_service(web::to(fallback))
             .wrap(from_fn(csv::exports))
+            .wrap(from_fn(middleware::signal_events))
             .wrap(from_fn(middleware::not_modified))
             .wrap(from_fn(middleware::query_rules))
             .wrap(from_fn(middleware::problems))

@@ -11,6 +11,7 @@ mod m20261126_000007_improvements_risks;
 mod m20261126_000008_management_reviews;
 mod m20261126_000009_training_records;
 mod m20261126_000010_report_indexes;
+mod m20261127_000011_webhooks;
 mod m20261207_000020_list_indexes;
 
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_management_reviews::Migration),
             Box::new(m20261126_000009_training_records::Migration),
             Box::new(m20261126_000010_report_indexes::Migration),
+            Box::new(m20261127_000011_webhooks::Migration),
             Box::new(m20261207_000020_list_indexes::Migration),
         ]
     }

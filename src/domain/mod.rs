@@ -10,6 +10,7 @@ pub mod corrective_action;
 pub mod document;
 pub mod documented_information;
 pub mod error;
+pub mod event;
 pub mod fields;
 pub mod finding;
 pub mod import;
@@ -23,6 +24,7 @@ pub mod risk;
 pub mod sms_role;
 pub mod user;
 pub mod validation;
+pub mod webhook;
 pub mod workflow;
 
 pub use error::DomainError;

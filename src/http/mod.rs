@@ -25,6 +25,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::clock::Clock;
 use crate::service::audit_trail::ChainKey;
 use crate::service::auth::Auth;
+use crate::service::events::EventSignal;
 use handlers::*;
 use problem::{ApiError, Code};
 
@@ -38,6 +39,19 @@ pub struct AppState {
     pub trusted_proxies: Vec<IpAddr>,
     /// Checks the audit trail's keyed hashes (`audit.hmac_key`).
     pub audit_key: Option<ChainKey>,
+    /// Wakes the change feed's long polls and the delivery worker after a commit.
+    pub events: Arc<EventSignal>,
+    /// How the change feed waits (`events.*`).
+    pub feed_wait: FeedWait,
+    /// `webhooks.allow_private_targets`.
+    pub allow_private_targets: bool,
+}
+
+/// The bounds of the change feed's long poll.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedWait {
+    pub max_wait_secs: u64,
+    pub recheck_ms: u64,
 }
 
 /// Every documented route.
@@ -149,7 +163,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(reports::corrective_actions)
                 .service(imports::import)
                 .service(audit_trail::list)
-                .service(audit_trail::verify),
+                .service(audit_trail::verify)
+                .service(events::feed)
+                .service(webhooks::list)
+                .service(webhooks::create)
+                .service(webhooks::get)
+                .service(webhooks::update)
+                .service(webhooks::remove)
+                .service(webhooks::rotate_secret)
+                .service(webhooks::ping)
+                .service(webhooks::deliveries)
+                .service(webhooks::redeliver),
         );
 }
 

@@ -19,6 +19,7 @@ use super::handlers::risks::RiskSort;
 use super::handlers::sms_roles::SmsRoleSort;
 use super::handlers::training_records::TrainingRecordSort;
 use super::handlers::users::UserSort;
+use super::handlers::webhooks::{WebhookDeliverySort, WebhookSort};
 use super::import_body::IMPORTS;
 use super::problem::{Problem, ProblemField};
 use crate::domain::import::ImportResource;
@@ -57,10 +58,12 @@ resources carry `allowed_actions` for the calling user.",
         (name = "management reviews", description = "Management reviews (clause 9.3): inputs, attendees, decisions, approval, and the actions decided"),
         (name = "imports", description = "Bulk imports: a collection's records from a CSV file (the export's columns) or a JSON array, all or nothing"),
         (name = "audit trail", description = "Append-only, hash-chained record of every change (admin, auditor)"),
+        (name = "events", description = "The change feed: domain events in commit order, by cursor, with a long poll (admin, auditor)"),
+        (name = "webhooks", description = "Webhook subscriptions to domain events, signed with the Standard Webhooks scheme, and their delivery log (admin)"),
         (name = "operations", description = "Health and metrics"),
     ),
     // Schemas only query parameters refer to (utoipa collects those of bodies by itself).
-    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, ImprovementSort, RiskSort, DocumentSort, TrainingRecordSort, AssessmentSort, ManagementReviewSort, ImportResource))
+    components(schemas(Problem, ProblemField, ProcessSort, SmsRoleSort, UserSort, ObjectiveSort, MeasurementSort, AuditSort, FindingSort, CorrectiveActionSort, ImprovementSort, RiskSort, DocumentSort, TrainingRecordSort, AssessmentSort, ManagementReviewSort, ImportResource, WebhookSort, WebhookDeliverySort))
 )]
 struct ApiDoc;
 
@@ -199,7 +202,8 @@ fn complete(doc: &mut Value) {
                 && (method == "patch"
                     || method == "put"
                     || method == "delete"
-                    || path.ends_with("/transitions"));
+                    || path.ends_with("/transitions")
+                    || path.ends_with("/rotate-secret"));
             if versioned && !path.contains("api-keys") {
                 add_header_param(
                     op,
@@ -237,7 +241,10 @@ fn complete(doc: &mut Value) {
                 && !path.ends_with("/measurements")
                 && !path.ends_with("/findings")
                 && !path.ends_with("/history")
-                && !path.ends_with("/summary");
+                && !path.ends_with("/summary")
+                && !path.ends_with("/deliveries")
+                && !path.ends_with("/ping")
+                && !path.ends_with("/redeliver");
             let create = method == "post"
                 && ([
                     "/api/v1/processes",
@@ -252,6 +259,7 @@ fn complete(doc: &mut Value) {
                     "/api/v1/training-records",
                     "/api/v1/assessments",
                     "/api/v1/management-reviews",
+                    "/api/v1/webhooks",
                 ]
                 .contains(&path.as_str())
                     || path == "/api/v1/audits/{id}/findings"

@@ -8,6 +8,7 @@ pub mod corrective_actions;
 pub mod demo;
 pub mod documents;
 pub mod entities;
+pub mod events;
 pub mod findings;
 pub mod history;
 pub mod idempotency_keys;
@@ -25,6 +26,7 @@ pub mod risks;
 pub mod sms_roles;
 pub mod training_records;
 pub mod users;
+pub mod webhooks;
 pub mod write_queue;
 
 use std::collections::{HashMap, HashSet};

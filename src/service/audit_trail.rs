@@ -21,9 +21,11 @@ use hmac::{Hmac, Mac};
 use super::{Caller, begin_write, new_id};
 use crate::clock::Clock;
 use crate::domain::DomainError;
+use crate::domain::event;
 use crate::domain::validation::FieldError;
 use crate::error::{Error, Result};
 use crate::persistence::entities::audit_entry::{self, Column, Entity};
+use crate::persistence::events;
 use crate::persistence::page::{self, Kind, Page, PageRequest};
 
 /// Appends one row for a change of `entity_type`/`entity_id`. `before`/`after` are the
@@ -38,7 +40,32 @@ pub async fn record<C: ConnectionTrait>(
     after: Option<&Value>,
 ) -> Result<()> {
     let changes = serde_json::to_string(&diff(before, after)).expect("JSON serializes");
-    append(tx, caller, action, entity_type, entity_id, changes).await
+    let (seq, at) = append(tx, caller, action, entity_type, entity_id, changes).await?;
+    // The events the change causes join the outbox in the same transaction, pointing at
+    // the row just appended.
+    for event in event::caused_by(action, entity_type, entity_id, before, after) {
+        events::append(tx, &event, at, Some(seq), None).await?;
+    }
+    Ok(())
+}
+
+/// Waits for the audit trail's head and holds it until the transaction ends, for a change
+/// that must not run beside appends: deleting a webhook subscription, which an append may
+/// be queueing a delivery for.
+pub async fn hold_head<C: ConnectionTrait>(tx: &C) -> Result<()> {
+    tx.execute(
+        Query::update()
+            .table(HEAD)
+            .value("seq", Expr::col("seq"))
+            .and_where(Expr::col("id").eq(1)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The seq of the last row appended (by this transaction, when it appended one).
+pub async fn head_seq<C: ConnectionTrait>(conn: &C) -> Result<i64> {
+    Ok(Head::read(conn).await?.seq)
 }
 
 async fn append<C: ConnectionTrait>(
@@ -48,7 +75,7 @@ async fn append<C: ConnectionTrait>(
     entity_type: &str,
     entity_id: &str,
     changes: String,
-) -> Result<()> {
+) -> Result<(i64, DateTime<Utc>)> {
     // Taking the head row's write lock first makes concurrent appends wait their turn.
     tx.execute(
         Query::update()
@@ -94,6 +121,7 @@ async fn append<C: ConnectionTrait>(
         hash: String::new(),
     };
     row.hash = hash_of(&row, &scheme);
+    let at = row.at;
     tx.execute(
         Query::update()
             .table(HEAD)
@@ -116,7 +144,7 @@ async fn append<C: ConnectionTrait>(
     }
     .insert(tx)
     .await?;
-    Ok(())
+    Ok((seq, at))
 }
 
 /// The lowest seq at or above `seq` that holds a row.

@@ -7,7 +7,9 @@ pub mod auth;
 pub mod bootstrap;
 pub mod clauses;
 pub mod corrective_actions;
+pub mod delivery;
 pub mod documents;
+pub mod events;
 pub mod findings;
 pub mod idempotency;
 pub mod imports;
@@ -22,6 +24,7 @@ pub mod seed_demo;
 pub mod sms_roles;
 pub mod training_records;
 pub mod users;
+pub mod webhooks;
 pub mod write;
 
 use chrono::{DateTime, Utc};

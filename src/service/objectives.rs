@@ -8,9 +8,10 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Caller, write};
+use super::{Caller, audit_trail, write};
 use crate::domain::DomainError;
 use crate::domain::access::AccessRole;
+use crate::domain::event::{EventType, NewEvent};
 use crate::domain::objective::{
     self, Attainment, Comparator, MeasurementInput, ObjectiveAction, ObjectiveFields,
     ObjectivePatch, ObjectiveState, Outcome, Step, Trend, WORKFLOW,
@@ -19,6 +20,7 @@ use crate::domain::validation::FieldError;
 use crate::domain::workflow::{Relation, allowed_actions, decide};
 use crate::error::Result;
 use crate::persistence::entities::{process, sms_role};
+use crate::persistence::events;
 use crate::persistence::objectives::{
     self as stored, ObjectiveFilter, StoredMeasurement, StoredObjective,
 };
@@ -372,7 +374,9 @@ pub async fn add_measurement(
         caller.principal.has(AccessRole::Contributor),
         "add measurements",
     )?;
-    let created = write::create::<StoredMeasurement>(db, caller, async |tx, id| {
+    let tx = super::begin_write(db).await?;
+    let mut went_off_track = None;
+    let created = write::create_in::<StoredMeasurement>(&tx, caller, async |tx, id| {
         let target = StoredObjective::load(tx, objective_id)
             .await?
             .ok_or(DomainError::NotFound("objective"))?;
@@ -388,9 +392,41 @@ pub async fn add_measurement(
         }
         let input = objective::validate_measurement(target.objective.state, input, caller.now)?;
         let recorded_by = Some(caller.user_id().to_string()).filter(|u| !u.is_empty());
-        stored::insert_measurement(tx, id, objective_id, &input, recorded_by, caller.now).await
+        let ids = [objective_id.to_string()];
+        let attainment = async |tx: &sea_orm::DatabaseTransaction| -> Result<Attainment> {
+            let latest = stored::latest_values(tx, &ids).await?;
+            let values = latest
+                .get(objective_id)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            Ok(attainment_of(&target, values, caller.now))
+        };
+        let before = attainment(tx).await?;
+        stored::insert_measurement(tx, id, objective_id, &input, recorded_by, caller.now).await?;
+        let after = attainment(tx).await?;
+        if before != Attainment::OffTrack && after == Attainment::OffTrack {
+            went_off_track = Some((before, id.to_string(), input.value));
+        }
+        Ok(())
     })
     .await?;
+    if let Some((before, measurement_id, value)) = went_off_track {
+        // The measurement's audit row caused it.
+        let audit_seq = audit_trail::head_seq(&tx).await?;
+        let event = NewEvent {
+            event_type: EventType::ObjectiveOffTrack,
+            resource_type: "objective",
+            resource_id: objective_id.to_string(),
+            data: serde_json::json!({
+                "from": before,
+                "to": Attainment::OffTrack,
+                "measurement_id": measurement_id,
+                "value": value,
+            }),
+        };
+        events::append(&tx, &event, caller.now, Some(audit_seq), None).await?;
+    }
+    tx.commit().await?;
     Ok(created.into())
 }
 

@@ -134,6 +134,9 @@ impl TestApp {
             ),
             ("ITSMS__LIMITS__MAX_BODY_BYTES".into(), "4096".into()),
             ("ITSMS__LOG__LEVEL".into(), "warn".into()),
+            // Background work only where a test asks for it.
+            ("ITSMS__WEBHOOKS__DELIVER".into(), "false".into()),
+            ("ITSMS__EVENTS__SCHEDULED_CHECKS".into(), "false".into()),
         ];
         env.extend(
             extra_env
@@ -160,6 +163,54 @@ impl TestApp {
         };
         test_app.admin_token = test_app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
         Some(test_app)
+    }
+
+    /// Another instance of the service on this test's database (a replica, or the service
+    /// after a restart), with further settings. Its database is dropped with this one.
+    pub async fn replica(&self, extra_env: &[(&str, &str)]) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut env: Vec<(String, String)> = vec![
+            ("ITSMS__SERVER__PORT".into(), "0".into()),
+            ("ITSMS__SERVER__WORKERS".into(), "2".into()),
+            (
+                "ITSMS__SERVER__DATA_DIR".into(),
+                data_dir.path().display().to_string(),
+            ),
+            ("ITSMS__DATABASE__URL".into(), self.db_url.clone()),
+            ("ITSMS__DATABASE__MAX_CONNECTIONS".into(), "5".into()),
+            ("ITSMS__BOOTSTRAP__ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
+            (
+                "ITSMS__BOOTSTRAP__ADMIN_PASSWORD".into(),
+                ADMIN_PASSWORD.into(),
+            ),
+            ("ITSMS__LOG__LEVEL".into(), "warn".into()),
+            ("ITSMS__WEBHOOKS__DELIVER".into(), "false".into()),
+            ("ITSMS__EVENTS__SCHEDULED_CHECKS".into(), "false".into()),
+        ];
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let settings = Settings::load_from(None, env).expect("replica settings");
+        let app = Application::build(settings.clone())
+            .await
+            .expect("replica starts");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let clock = app.clock();
+        tokio::spawn(app.run_until_stopped());
+        let mut replica = TestApp {
+            base,
+            client: reqwest::Client::new(),
+            admin_token: String::new(),
+            db_url: self.db_url.clone(),
+            settings,
+            clock,
+            _data_dir: data_dir,
+            pg_database: None,
+        };
+        replica.admin_token = replica.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        replica
     }
 
     pub fn url(&self, path: &str) -> String {

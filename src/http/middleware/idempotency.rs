@@ -21,10 +21,13 @@ use crate::service::idempotency::{self, Reservation, StoredResponse};
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-/// Responses that carry secrets (tokens, a new API key) are never stored for replay: a
+/// Responses that carry secrets (tokens, a new API key, a webhook's signing secret) are never stored for replay: a
 /// retry of those runs again.
 pub fn is_replayable(path: &str) -> bool {
-    !path.starts_with("/api/v1/auth/") && !path.ends_with("/api-keys")
+    !path.starts_with("/api/v1/auth/")
+        && !path.ends_with("/api-keys")
+        && path != "/api/v1/webhooks"
+        && !path.ends_with("/rotate-secret")
 }
 
 /// The body limit of an import request (`limits.max_import_bytes`), None for the others.

@@ -7,6 +7,7 @@ mod not_modified;
 mod problems;
 mod query_rules;
 mod request_id;
+mod signal_events;
 
 pub use idempotency::{IDEMPOTENCY_KEY, Idempotency, idempotency, is_replayable};
 pub use metrics::{Metrics, metrics};
@@ -14,3 +15,4 @@ pub use not_modified::{IF_NONE_MATCH_MAX_LENGTH, IF_NONE_MATCH_PATTERN, not_modi
 pub use problems::problems;
 pub use query_rules::query_rules;
 pub use request_id::{REQUEST_ID, request_id};
+pub use signal_events::signal_events;
