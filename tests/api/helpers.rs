@@ -118,8 +118,26 @@ impl TestApp {
                 with_database(&admin_url, &name)
             }
         };
-        let mut env = vec![
-            ("ITSMS__SERVER__PORT".to_string(), "0".to_string()),
+        Some(Self::start(data_dir, db_url, pg_database, extra_env).await)
+    }
+
+    /// Another instance of the service on this test's database (a replica, or the service
+    /// after a restart), with further settings. Its database is dropped with this one.
+    pub async fn replica(&self, extra_env: &[(&str, &str)]) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        Self::start(data_dir, self.db_url.clone(), None, extra_env).await
+    }
+
+    /// Starts the service on `db_url` with the test settings and `extra_env`, and signs in
+    /// as the first admin.
+    async fn start(
+        data_dir: tempfile::TempDir,
+        db_url: String,
+        pg_database: Option<(String, String)>,
+        extra_env: &[(&str, &str)],
+    ) -> TestApp {
+        let mut env: Vec<(String, String)> = vec![
+            ("ITSMS__SERVER__PORT".into(), "0".into()),
             ("ITSMS__SERVER__WORKERS".into(), "2".into()),
             (
                 "ITSMS__SERVER__DATA_DIR".into(),
@@ -150,10 +168,9 @@ impl TestApp {
         let base = format!("http://127.0.0.1:{}", app.port());
         let clock = app.clock();
         tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::new();
         let mut test_app = TestApp {
             base,
-            client,
+            client: reqwest::Client::new(),
             admin_token: String::new(),
             db_url,
             settings,
@@ -162,55 +179,7 @@ impl TestApp {
             pg_database,
         };
         test_app.admin_token = test_app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-        Some(test_app)
-    }
-
-    /// Another instance of the service on this test's database (a replica, or the service
-    /// after a restart), with further settings. Its database is dropped with this one.
-    pub async fn replica(&self, extra_env: &[(&str, &str)]) -> TestApp {
-        let data_dir = tempfile::tempdir().expect("temp dir");
-        let mut env: Vec<(String, String)> = vec![
-            ("ITSMS__SERVER__PORT".into(), "0".into()),
-            ("ITSMS__SERVER__WORKERS".into(), "2".into()),
-            (
-                "ITSMS__SERVER__DATA_DIR".into(),
-                data_dir.path().display().to_string(),
-            ),
-            ("ITSMS__DATABASE__URL".into(), self.db_url.clone()),
-            ("ITSMS__DATABASE__MAX_CONNECTIONS".into(), "5".into()),
-            ("ITSMS__BOOTSTRAP__ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
-            (
-                "ITSMS__BOOTSTRAP__ADMIN_PASSWORD".into(),
-                ADMIN_PASSWORD.into(),
-            ),
-            ("ITSMS__LOG__LEVEL".into(), "warn".into()),
-            ("ITSMS__WEBHOOKS__DELIVER".into(), "false".into()),
-            ("ITSMS__EVENTS__SCHEDULED_CHECKS".into(), "false".into()),
-        ];
-        env.extend(
-            extra_env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-        );
-        let settings = Settings::load_from(None, env).expect("replica settings");
-        let app = Application::build(settings.clone())
-            .await
-            .expect("replica starts");
-        let base = format!("http://127.0.0.1:{}", app.port());
-        let clock = app.clock();
-        tokio::spawn(app.run_until_stopped());
-        let mut replica = TestApp {
-            base,
-            client: reqwest::Client::new(),
-            admin_token: String::new(),
-            db_url: self.db_url.clone(),
-            settings,
-            clock,
-            _data_dir: data_dir,
-            pg_database: None,
-        };
-        replica.admin_token = replica.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-        replica
+        test_app
     }
 
     pub fn url(&self, path: &str) -> String {
