@@ -39,3 +39,24 @@ pub fn index(
     }
     index.take()
 }
+
+/// Plain indexes, each `(name, table, columns)`.
+pub type Indexes = [(&'static str, &'static str, &'static [&'static str])];
+
+pub async fn create_indexes(manager: &SchemaManager<'_>, indexes: &Indexes) -> Result<(), DbErr> {
+    for (name, table, columns) in indexes {
+        manager
+            .create_index(index(name, table, columns, false))
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn drop_indexes(manager: &SchemaManager<'_>, indexes: &Indexes) -> Result<(), DbErr> {
+    for (name, table, _) in indexes {
+        manager
+            .drop_index(Index::drop().name(*name).table(*table).to_owned())
+            .await?;
+    }
+    Ok(())
+}

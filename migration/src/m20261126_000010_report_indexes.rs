@@ -4,12 +4,12 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::common::index;
+use crate::common::{Indexes, create_indexes, drop_indexes};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const INDEXES: &[(&str, &str, &[&str])] = &[
+const INDEXES: &Indexes = &[
     (
         "idx_corrective_actions_created",
         "corrective_actions",
@@ -21,20 +21,10 @@ const INDEXES: &[(&str, &str, &[&str])] = &[
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, table, columns) in INDEXES {
-            manager
-                .create_index(index(name, table, columns, false))
-                .await?;
-        }
-        Ok(())
+        create_indexes(manager, INDEXES).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, table, _) in INDEXES {
-            manager
-                .drop_index(Index::drop().name(*name).table(*table).to_owned())
-                .await?;
-        }
-        Ok(())
+        drop_indexes(manager, INDEXES).await
     }
 }
