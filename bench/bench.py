@@ -182,6 +182,7 @@ def run_scale(binary, postgres_url, scale, seconds, backend):
             _, pair = call(base, "POST", "/api/v1/auth/login",
                            {"email": "admin@example.com", "password": ADMIN_PASSWORD})
             token = pair["access_token"]
+            results["started"] = server.memory()
             _, cas = call(base, "GET", "/api/v1/corrective-actions?limit=1&state=action_planned", token=token)
             _, processes = call(base, "GET", "/api/v1/processes?limit=1&state=active", token=token)
             ca_id, process_id = cas["items"][0]["id"], processes["items"][0]["id"]
@@ -207,6 +208,7 @@ def run_scale(binary, postgres_url, scale, seconds, backend):
             ]
             for name, path, options in scenarios:
                 results[name] = wrk(base + path, token, seconds, **options)
+                results[name]["peak"] = server.memory()["VmHWM"]
                 print(f"  {backend} scale {scale}: {name}: {results[name]['rps']:,.0f} req/s", file=sys.stderr)
             _, people = call(base, "GET", "/api/v1/users?limit=20&sort=created_at", token=token)
             emails = [u["email"] for u in people["items"]
@@ -225,12 +227,13 @@ def report(backend, by_scale):
     for scale, results in by_scale.items():
         health = results["GET /health/live"]["rps"]
         print(f"### seed-demo --scale {scale} (seeded in {results['seed']:.1f} s)\n")
-        print("| scenario | req/s | share of /health/live | p50 ms | p99 ms | errors |")
-        print("|---|---|---|---|---|---|")
+        print(f"Resident memory once started and logged in: {results['started']['VmRSS']} MiB.\n")
+        print("| scenario | req/s | share of /health/live | p50 ms | p99 ms | errors | peak RSS after, MiB |")
+        print("|---|---|---|---|---|---|---|")
         for name, r in results.items():
             if isinstance(r, dict) and "rps" in r:
                 print(f"| {name} | {r['rps']:,.0f} | {100 * r['rps'] / health:.1f} % | "
-                      f"{r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} |")
+                      f"{r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | {r['peak']} |")
         ok, took = results["logins"]
         memory = results["memory"]
         print(f"\n200 concurrent logins: {ok} OK in {took:.1f} s. "

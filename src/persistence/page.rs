@@ -234,6 +234,11 @@ fn decode(cursor: &str, sort: &str, kind: Kind) -> Result<Position, DomainError>
 
 /// Rows after `position` in the order (value IS NULL, value, id), each in the sort's
 /// direction except NULLs, which come last either way.
+///
+/// Past a value, the condition is the row value `(value, id) > (v, i)`: both databases read
+/// it as a range of the `(…, value, id)` index, so a page deep in the list starts with a
+/// seek. The equivalent `value > v OR (value = v AND id > i)` is not a range to SQLite,
+/// which then walks every row before the page.
 fn after<E: EntityTrait>(
     column: E::Column,
     id_column: E::Column,
@@ -243,15 +248,16 @@ fn after<E: EntityTrait>(
 ) -> Expr {
     let value = Expr::col((E::default(), column));
     let id = Expr::col((E::default(), id_column));
-    let beyond = |e: Expr, v: Value| if descending { e.lt(v) } else { e.gt(v) };
-    let past_id = beyond(id, position.id.clone().into());
+    let beyond = |e: Expr, v: Expr| if descending { e.lt(v) } else { e.gt(v) };
+    let last_id = Expr::val(position.id.clone());
     match &position.key {
         // In the NULL segment only the id is left to order by.
-        Key::Null => value.is_null().and(past_id),
+        Key::Null => value.is_null().and(beyond(id, last_id)),
         key => {
-            let bound = key.bind();
-            let later =
-                beyond(value.clone(), bound.clone()).or(value.clone().eq(bound).and(past_id));
+            let later = beyond(
+                Expr::tuple([value.clone(), id]),
+                Expr::tuple([Expr::val(key.bind()), last_id]),
+            );
             if kind.nullable() {
                 later.or(value.is_null())
             } else {
