@@ -1,7 +1,11 @@
 use std::process::ExitCode;
 
+mod sqlite_allocator;
+
 /// mimalloc instead of the system allocator: faster for the many small allocations of a
 /// request, and it returns freed memory to the system instead of keeping it per thread.
+/// It is built without transparent huge pages: with them every 2 MiB region it touched
+/// became resident whole, and the service started at 68 MiB of heap instead of 35.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -69,6 +73,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    let sqlite_uses_mimalloc = sqlite_allocator::install();
     let cli = Cli::parse();
     if matches!(cli.command, Some(Command::Openapi)) {
         let doc = itsms::http::openapi::document();
@@ -86,6 +91,9 @@ fn main() -> ExitCode {
         }
     };
     itsms::telemetry::init(settings.log.format, &settings.log.level);
+    if !sqlite_uses_mimalloc {
+        tracing::warn!("SQLite refused mimalloc and keeps the C library's allocator");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
