@@ -70,6 +70,11 @@ pub async fn connect_for_batch(
     Ok(db)
 }
 
+/// How many rows a SQLite connection's worker thread may read ahead of the query's reader.
+/// sqlx's default of 50 made the worker stop and wait for the reader in the middle of every
+/// page and every child query, and each stop cost two thread switches.
+const MAX_ROWS_IN_FLIGHT: usize = 1024;
+
 fn connect_options(url: &str, settings: &DatabaseSettings) -> Result<ConnectOptions, DbErr> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         without_sqlite_memory_statistics();
@@ -103,6 +108,7 @@ fn connect_options(url: &str, settings: &DatabaseSettings) -> Result<ConnectOpti
                 .foreign_keys(true)
                 .busy_timeout(lock_timeout)
                 .create_if_missing(true)
+                .row_buffer_size(MAX_ROWS_IN_FLIGHT)
         })
         .map_sqlx_sqlite_pool_opts(|o| o.after_connect(|conn, _| Box::pin(keep_plans(conn))))
         .map_sqlx_postgres_opts(move |o| o.options(pg_timeouts));
