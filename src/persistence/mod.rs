@@ -109,6 +109,9 @@ fn connect_options(url: &str, settings: &DatabaseSettings) -> Result<ConnectOpti
                 .busy_timeout(lock_timeout)
                 .create_if_missing(true)
                 .row_buffer_size(MAX_ROWS_IN_FLIGHT)
+                // 1 MiB of page cache per connection instead of SQLite's 2: the file stays in
+                // the system's cache anyway, and a report filled every pooled connection's.
+                .pragma("cache_size", "-1024")
         })
         .map_sqlx_sqlite_pool_opts(|o| o.after_connect(|conn, _| Box::pin(keep_plans(conn))))
         .map_sqlx_postgres_opts(move |o| o.options(pg_timeouts));
