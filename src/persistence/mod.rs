@@ -70,6 +70,9 @@ pub async fn connect_for_batch(
     Ok(db)
 }
 
+/// How long a pooled PostgreSQL connection may sit idle before it is pinged again.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// How many rows a SQLite connection's worker thread may read ahead of the query's reader.
 /// sqlx's default of 50 made the worker stop and wait for the reader in the middle of every
 /// page and every child query, and each stop cost two thread switches.
@@ -99,9 +102,11 @@ fn connect_options(url: &str, settings: &DatabaseSettings) -> Result<ConnectOpti
         .connect_timeout(acquire_timeout)
         .acquire_timeout(acquire_timeout)
         .sqlx_logging(false)
-        // A SQLite connection is a file, not a socket that can break: pinging it each time
-        // it leaves the pool costs a round trip to its worker thread and finds nothing.
-        .test_before_acquire(!url.starts_with("sqlite:"))
+        // The pool pings every connection as it comes back. One idle for longer than
+        // `PING_AFTER_IDLE` is pinged again before it is lent (a PostgreSQL server may have
+        // dropped it meanwhile); pinging every one cost a round trip per request.
+        .test_before_acquire(false)
+        .test_before_acquire_if_idle_for(PING_AFTER_IDLE)
         .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
