@@ -1,13 +1,6 @@
 use std::process::ExitCode;
 
-mod sqlite_allocator;
-
-/// mimalloc instead of the system allocator: faster for the many small allocations of a
-/// request, and it returns freed memory to the system instead of keeping it per thread.
-/// It is built without transparent huge pages: with them every 2 MiB region it touched
-/// became resident whole, and the service started at 68 MiB of heap instead of 35.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod allocator;
 
 use clap::{Parser, Subcommand};
 use itsms::clock::Clock;
@@ -73,7 +66,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let sqlite_uses_mimalloc = sqlite_allocator::install();
+    let sqlite_uses_mimalloc = allocator::configure();
     let cli = Cli::parse();
     if matches!(cli.command, Some(Command::Openapi)) {
         let doc = itsms::http::openapi::document();
