@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 
 use super::entities::{process, sms_role, user};
@@ -82,4 +82,14 @@ pub async fn audit_trail_length<C: ConnectionTrait>(conn: &C) -> Result<i64> {
         Some(row) => row.try_get("", "seq")?,
         None => 0,
     })
+}
+
+/// Brings PostgreSQL's planner statistics up to date after the demo is loaded, as one does
+/// after a restore: until autovacuum gets to the new rows, queries are planned for the
+/// tables as they were before.
+pub async fn refresh_statistics<C: ConnectionTrait>(conn: &C) -> Result<()> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_unprepared("ANALYZE").await?;
+    }
+    Ok(())
 }

@@ -475,6 +475,7 @@ pub async fn run(
         );
         made.extend(step_made);
     }
+    stored::refresh_statistics(db).await?;
     let logins = demo.units.first().map_or_else(Vec::new, |unit| {
         catalog::PEOPLE
             .iter()
