@@ -26,7 +26,8 @@ const PURGE_DELAY: mi_option_t = 15;
 
 /// How long freed memory stays with mimalloc before it goes back to the system. Its default,
 /// a second, kept what the readiness report had just freed on every connection's thread:
-/// the peak through the benchmark was 159 MiB, with 10 ms it is 127 MiB.
+/// through a run of reads and reports at scale 100 the peak was 159 MiB, with 10 ms it is
+/// 127 MiB (`bench/README.md`).
 const PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 unsafe extern "C" fn allocate(size: c_int) -> *mut c_void {

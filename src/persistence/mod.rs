@@ -70,7 +70,7 @@ pub async fn connect_for_batch(
     Ok(db)
 }
 
-/// How long a pooled PostgreSQL connection may sit idle before it is pinged again.
+/// How long a pooled connection may sit idle before it is pinged again before it is lent.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// How many rows a SQLite connection's worker thread may read ahead of the query's reader.
