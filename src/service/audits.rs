@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Caller, begin_write, write};
+use super::{Caller, begin_read, begin_write, write};
 use crate::domain::DomainError;
 use crate::domain::access::AccessRole;
 use crate::domain::audit::{
@@ -183,10 +183,13 @@ pub async fn create(
 
 pub async fn get(db: &DatabaseConnection, caller: &Caller, id: &str) -> Result<Audit> {
     caller.ensure_reads_sms()?;
-    let found = StoredAudit::load(db, id)
+    let snapshot = begin_read(db).await?;
+    let found = StoredAudit::load(&snapshot, id)
         .await?
         .ok_or(DomainError::NotFound("audit"))?;
-    view_one(db, found, caller).await
+    let audit = view_one(&snapshot, found, caller).await?;
+    snapshot.commit().await?;
+    Ok(audit)
 }
 
 /// Applies a merge patch (the audit's team, or any auditor while nobody is assigned; admins).
@@ -328,9 +331,12 @@ pub async fn list(
     request: &PageRequest,
 ) -> Result<Page<Audit>> {
     caller.ensure_reads_sms()?;
-    let page = stored::list(db, filter, request).await?;
+    let snapshot = begin_read(db).await?;
+    let page = stored::list(&snapshot, filter, request).await?;
+    let items = views(&snapshot, page.items, caller).await?;
+    snapshot.commit().await?;
     Ok(Page {
-        items: views(db, page.items, caller).await?,
+        items,
         next_cursor: page.next_cursor,
         total: page.total,
     })

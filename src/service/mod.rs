@@ -28,7 +28,7 @@ pub mod webhooks;
 pub mod write;
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
 use crate::domain::DomainError;
 use crate::domain::access::Principal;
@@ -75,6 +75,13 @@ impl Caller {
             Err(DomainError::Forbidden(what.to_string()))
         }
     }
+}
+
+/// Starts the transaction of an answer that takes several queries (a resource and its
+/// children, a page and its children): they all read one snapshot, and share one pooled
+/// connection instead of taking one (and the pool pinging it back) per query.
+pub async fn begin_read(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
+    Ok(db.begin().await?)
 }
 
 /// Starts a write transaction (see [`write_queue`](crate::persistence::write_queue)).

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Caller, audit_trail, write};
+use super::{Caller, audit_trail, begin_read, write};
 use crate::domain::DomainError;
 use crate::domain::access::AccessRole;
 use crate::domain::event::{EventType, NewEvent};
@@ -218,7 +218,7 @@ pub async fn create(
     view_one(db, caller, created).await
 }
 
-async fn load(db: &DatabaseConnection, id: &str) -> Result<StoredObjective> {
+async fn load<C: ConnectionTrait>(db: &C, id: &str) -> Result<StoredObjective> {
     Ok(StoredObjective::load(db, id)
         .await?
         .ok_or(DomainError::NotFound("objective"))?)
@@ -226,8 +226,11 @@ async fn load(db: &DatabaseConnection, id: &str) -> Result<StoredObjective> {
 
 pub async fn get(db: &DatabaseConnection, caller: &Caller, id: &str) -> Result<Objective> {
     caller.ensure_reads_sms()?;
-    let found = load(db, id).await?;
-    view_one(db, caller, found).await
+    let snapshot = begin_read(db).await?;
+    let found = load(&snapshot, id).await?;
+    let objective = view_one(&snapshot, caller, found).await?;
+    snapshot.commit().await?;
+    Ok(objective)
 }
 
 /// Applies a merge patch; a patch that changes nothing writes nothing.

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::objectives::{Kpi, kpis_of_processes};
-use super::{Caller, write};
+use super::{Caller, begin_read, write};
 use crate::domain::DomainError;
 use crate::domain::process::{
     self, ProcessAction, ProcessFields, ProcessPatch, ProcessState, RaciAssignment, WORKFLOW,
@@ -140,10 +140,13 @@ pub async fn create(
 
 pub async fn get(db: &DatabaseConnection, caller: &Caller, id: &str) -> Result<Process> {
     caller.ensure_reads_sms()?;
-    let found = <StoredProcess as crate::persistence::Aggregate>::load(db, id)
+    let snapshot = begin_read(db).await?;
+    let found = <StoredProcess as crate::persistence::Aggregate>::load(&snapshot, id)
         .await?
         .ok_or(DomainError::NotFound("process"))?;
-    with_kpis_one(db, caller, found).await
+    let process = with_kpis_one(&snapshot, caller, found).await?;
+    snapshot.commit().await?;
+    Ok(process)
 }
 
 /// Applies a merge patch; a patch that changes nothing writes nothing.
@@ -277,8 +280,10 @@ pub async fn list(
     request: &PageRequest,
 ) -> Result<Page<Process>> {
     caller.ensure_reads_sms()?;
-    let page = stored::list(db, filter, request).await?;
-    let items = with_kpis(db, caller, page.items).await?;
+    let snapshot = begin_read(db).await?;
+    let page = stored::list(&snapshot, filter, request).await?;
+    let items = with_kpis(&snapshot, caller, page.items).await?;
+    snapshot.commit().await?;
     Ok(Page {
         items,
         next_cursor: page.next_cursor,
