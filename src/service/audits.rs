@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Caller, begin_read, begin_write, write};
+use super::{Caller, begin_write, read_snapshot, write};
 use crate::domain::DomainError;
 use crate::domain::access::AccessRole;
 use crate::domain::audit::{
@@ -183,13 +183,13 @@ pub async fn create(
 
 pub async fn get(db: &DatabaseConnection, caller: &Caller, id: &str) -> Result<Audit> {
     caller.ensure_reads_sms()?;
-    let snapshot = begin_read(db).await?;
-    let found = StoredAudit::load(&snapshot, id)
-        .await?
-        .ok_or(DomainError::NotFound("audit"))?;
-    let audit = view_one(&snapshot, found, caller).await?;
-    snapshot.commit().await?;
-    Ok(audit)
+    read_snapshot(db, async |tx| {
+        let found = StoredAudit::load(tx, id)
+            .await?
+            .ok_or(DomainError::NotFound("audit"))?;
+        view_one(tx, found, caller).await
+    })
+    .await
 }
 
 /// Applies a merge patch (the audit's team, or any auditor while nobody is assigned; admins).
@@ -331,15 +331,15 @@ pub async fn list(
     request: &PageRequest,
 ) -> Result<Page<Audit>> {
     caller.ensure_reads_sms()?;
-    let snapshot = begin_read(db).await?;
-    let page = stored::list(&snapshot, filter, request).await?;
-    let items = views(&snapshot, page.items, caller).await?;
-    snapshot.commit().await?;
-    Ok(Page {
-        items,
-        next_cursor: page.next_cursor,
-        total: page.total,
+    read_snapshot(db, async |tx| {
+        let page = stored::list(tx, filter, request).await?;
+        Ok(Page {
+            items: views(tx, page.items, caller).await?,
+            next_cursor: page.next_cursor,
+            total: page.total,
+        })
     })
+    .await
 }
 
 /// A clause and when a closed internal audit last covered it.

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::audits::relation;
-use super::{Caller, begin_read, begin_write, write};
+use super::{Caller, begin_write, read_snapshot, write};
 use crate::domain::DomainError;
 use crate::domain::access::AccessRole;
 use crate::domain::audit::Audit as AuditRules;
@@ -148,13 +148,16 @@ pub async fn create(
 
 pub async fn get(db: &DatabaseConnection, caller: &Caller, id: &str) -> Result<Finding> {
     caller.ensure_reads_sms()?;
-    let snapshot = begin_read(db).await?;
-    let found = StoredFinding::load(&snapshot, id)
-        .await?
-        .ok_or(DomainError::NotFound("finding"))?;
-    let mut views = views(&snapshot, vec![found], caller).await?;
-    snapshot.commit().await?;
-    Ok(views.pop().expect("one finding in, one out"))
+    read_snapshot(db, async |tx| {
+        let found = StoredFinding::load(tx, id)
+            .await?
+            .ok_or(DomainError::NotFound("finding"))?;
+        Ok(views(tx, vec![found], caller)
+            .await?
+            .pop()
+            .expect("one finding in, one out"))
+    })
+    .await
 }
 
 /// The finding and its audit, the audit locked: changes to findings wait for a transition
@@ -243,15 +246,15 @@ pub async fn list(
     request: &PageRequest,
 ) -> Result<Page<Finding>> {
     caller.ensure_reads_sms()?;
-    let snapshot = begin_read(db).await?;
-    let page = stored::list(&snapshot, filter, request).await?;
-    let items = views(&snapshot, page.items, caller).await?;
-    snapshot.commit().await?;
-    Ok(Page {
-        items,
-        next_cursor: page.next_cursor,
-        total: page.total,
+    read_snapshot(db, async |tx| {
+        let page = stored::list(tx, filter, request).await?;
+        Ok(Page {
+            items: views(tx, page.items, caller).await?,
+            next_cursor: page.next_cursor,
+            total: page.total,
+        })
     })
+    .await
 }
 
 /// The findings of one audit (404 when there is no such audit).

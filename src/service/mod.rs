@@ -77,11 +77,17 @@ impl Caller {
     }
 }
 
-/// Starts the transaction of an answer that takes several queries (a resource and its
-/// children, a page and its children): they all read one snapshot, and share one pooled
+/// Runs the queries of an answer that takes several (a resource and its children, a page
+/// and its children) in one transaction: they all read one snapshot, and share one pooled
 /// connection instead of taking one (and the pool pinging it back) per query.
-pub async fn begin_read(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
-    Ok(db.begin().await?)
+pub async fn read_snapshot<T>(
+    db: &DatabaseConnection,
+    read: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T>,
+) -> Result<T> {
+    let snapshot = db.begin().await?;
+    let answer = read(&snapshot).await?;
+    snapshot.commit().await?;
+    Ok(answer)
 }
 
 /// Starts a write transaction (see [`write_queue`](crate::persistence::write_queue)).

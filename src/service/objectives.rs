@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Caller, audit_trail, begin_read, write};
+use super::{Caller, audit_trail, read_snapshot, write};
 use crate::domain::DomainError;
 use crate::domain::access::AccessRole;
 use crate::domain::event::{EventType, NewEvent};
@@ -226,11 +226,10 @@ async fn load<C: ConnectionTrait>(db: &C, id: &str) -> Result<StoredObjective> {
 
 pub async fn get(db: &DatabaseConnection, caller: &Caller, id: &str) -> Result<Objective> {
     caller.ensure_reads_sms()?;
-    let snapshot = begin_read(db).await?;
-    let found = load(&snapshot, id).await?;
-    let objective = view_one(&snapshot, caller, found).await?;
-    snapshot.commit().await?;
-    Ok(objective)
+    read_snapshot(db, async |tx| {
+        view_one(tx, caller, load(tx, id).await?).await
+    })
+    .await
 }
 
 /// Applies a merge patch; a patch that changes nothing writes nothing.

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::objectives::{Kpi, kpis_of_processes};
-use super::{Caller, begin_read, write};
+use super::{Caller, read_snapshot, write};
 use crate::domain::DomainError;
 use crate::domain::process::{
     self, ProcessAction, ProcessFields, ProcessPatch, ProcessState, RaciAssignment, WORKFLOW,
@@ -140,13 +140,13 @@ pub async fn create(
 
 pub async fn get(db: &DatabaseConnection, caller: &Caller, id: &str) -> Result<Process> {
     caller.ensure_reads_sms()?;
-    let snapshot = begin_read(db).await?;
-    let found = <StoredProcess as crate::persistence::Aggregate>::load(&snapshot, id)
-        .await?
-        .ok_or(DomainError::NotFound("process"))?;
-    let process = with_kpis_one(&snapshot, caller, found).await?;
-    snapshot.commit().await?;
-    Ok(process)
+    read_snapshot(db, async |tx| {
+        let found = <StoredProcess as crate::persistence::Aggregate>::load(tx, id)
+            .await?
+            .ok_or(DomainError::NotFound("process"))?;
+        with_kpis_one(tx, caller, found).await
+    })
+    .await
 }
 
 /// Applies a merge patch; a patch that changes nothing writes nothing.
@@ -280,13 +280,13 @@ pub async fn list(
     request: &PageRequest,
 ) -> Result<Page<Process>> {
     caller.ensure_reads_sms()?;
-    let snapshot = begin_read(db).await?;
-    let page = stored::list(&snapshot, filter, request).await?;
-    let items = with_kpis(&snapshot, caller, page.items).await?;
-    snapshot.commit().await?;
-    Ok(Page {
-        items,
-        next_cursor: page.next_cursor,
-        total: page.total,
+    read_snapshot(db, async |tx| {
+        let page = stored::list(tx, filter, request).await?;
+        Ok(Page {
+            items: with_kpis(tx, caller, page.items).await?,
+            next_cursor: page.next_cursor,
+            total: page.total,
+        })
     })
+    .await
 }
