@@ -85,7 +85,7 @@ fn main() -> ExitCode {
     };
     itsms::telemetry::init(settings.log.format, &settings.log.level);
     if !sqlite_uses_mimalloc {
-        tracing::warn!("SQLite refused mimalloc and keeps the C library's allocator");
+        tracing::warn!("SQLite refused mimalloc and keeps counting with the C library's allocator");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -57,14 +57,13 @@ pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<DatabaseC
 
 /// `connect` for a command that runs many short transactions one after the other
 /// (`seed-demo`): one connection, so SQLite keeps its page cache from one transaction to the
-/// next, and not pinged each time it is taken from the pool, which saves a round trip per
-/// transaction.
+/// next.
 pub async fn connect_for_batch(
     url: &str,
     settings: &DatabaseSettings,
 ) -> Result<DatabaseConnection, DbErr> {
     let mut options = connect_options(url, settings)?;
-    options.max_connections(1).test_before_acquire(false);
+    options.max_connections(1);
     let db = Database::connect(options).await?;
     write_queue::register(&db, Duration::from_millis(settings.lock_timeout_ms));
     Ok(db)
@@ -80,7 +79,6 @@ const MAX_ROWS_IN_FLIGHT: usize = 1024;
 
 fn connect_options(url: &str, settings: &DatabaseSettings) -> Result<ConnectOptions, DbErr> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        without_sqlite_memory_statistics();
         let path = path.split('?').next().unwrap_or_default();
         if let Some(dir) = std::path::Path::new(path)
             .parent()
@@ -121,23 +119,6 @@ fn connect_options(url: &str, settings: &DatabaseSettings) -> Result<ConnectOpti
         .map_sqlx_sqlite_pool_opts(|o| o.after_connect(|conn, _| Box::pin(keep_plans(conn))))
         .map_sqlx_postgres_opts(move |o| o.options(pg_timeouts));
     Ok(options)
-}
-
-/// Stops SQLite from counting its allocations, which it does behind one process-wide mutex.
-/// sqlx copies every value of a row on the connection's worker thread and frees it on the
-/// runtime's, so under load each of those calls queued on that mutex: waking its waiters
-/// took a sixth of the time of a page read. The setting only takes before SQLite's first
-/// connection in the process; later it is refused, and SQLite goes on counting.
-fn without_sqlite_memory_statistics() {
-    use libsqlite3_sys::{SQLITE_CONFIG_MEMSTATUS, SQLITE_OK, sqlite3_config};
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: the option takes one int; no SQLite connection is open yet.
-        let rc = unsafe { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
-        if rc != SQLITE_OK {
-            tracing::warn!(code = rc, "SQLite kept counting its memory use");
-        }
-    });
 }
 
 /// Turns on SQLite's query planner stability guarantee for a new connection. Without it
